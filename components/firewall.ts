@@ -1,0 +1,77 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import {
+    defaultFirewallPersistDir,
+    defaultFirewallSystemdUnitDir,
+    renderAsRoot,
+    renderFirewallApplyScript,
+    renderFirewallRemoveScript,
+    renderFirewallRuleset,
+} from "./firewallRules";
+
+/** Arguments of {@link RegistryFirewall}. */
+export interface RegistryFirewallArgs {
+    /** The host's public network interface (e.g. eth0); the only interface the rules apply to. Required. */
+    readonly publicInterface: pulumi.Input<string>;
+    /** TCP port the registry is published on. Defaults to 5000. */
+    readonly registryPort?: pulumi.Input<number>;
+    /** IPv4/IPv6 CIDRs allowed to reach the registry port. Defaults to none (port closed on the public interface). */
+    readonly registryAllowedCidrs?: pulumi.Input<pulumi.Input<string>[]>;
+    /** TCP port of the host's SSH daemon. Defaults to 22. */
+    readonly sshPort?: pulumi.Input<number>;
+    /** IPv4/IPv6 CIDRs allowed to reach SSH. Defaults to none (SSH closed on the public interface). */
+    readonly sshAllowedCidrs?: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * SSH connection to the host to firewall; the commands run as root there (directly or through
+     * passwordless sudo). Defaults to none: the commands run on the machine running Pulumi.
+     */
+    readonly connection?: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+    /** Directory on the host the ruleset is saved to for reloading at boot. Defaults to /etc/private-registry. */
+    readonly persistDir?: pulumi.Input<string>;
+    /** Directory on the host the boot-time systemd unit is written to. Defaults to /etc/systemd/system. */
+    readonly systemdUnitDir?: pulumi.Input<string>;
+}
+
+/**
+ * Host firewall for the registry: an nftables table that leaves only the registry port and SSH
+ * open on the public interface, applied (and installed for boot) by a command on the host.
+ */
+export class RegistryFirewall extends pulumi.ComponentResource {
+    /** The nftables ruleset loaded on the host. */
+    public readonly rulesetText: pulumi.Output<string>;
+
+    constructor(name: string, args: RegistryFirewallArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("private-registry:index:RegistryFirewall", name, {}, opts);
+
+        const rules = pulumi
+            .all([args.publicInterface, args.registryPort, args.registryAllowedCidrs, args.sshPort, args.sshAllowedCidrs])
+            .apply(([publicInterface, registryPort, registryAllowedCidrs, sshPort, sshAllowedCidrs]) => ({
+                publicInterface,
+                registryPort: registryPort ?? 5000,
+                registryAllowedCidrs: registryAllowedCidrs ?? [],
+                sshPort: sshPort ?? 22,
+                sshAllowedCidrs: sshAllowedCidrs ?? [],
+            }));
+        const install = pulumi.all([args.persistDir, args.systemdUnitDir]).apply(([persistDir, systemdUnitDir]) => ({
+            persistDir: persistDir ?? defaultFirewallPersistDir,
+            systemdUnitDir: systemdUnitDir ?? defaultFirewallSystemdUnitDir,
+        }));
+
+        this.rulesetText = rules.apply(renderFirewallRuleset);
+        const applyCommand = pulumi.all([rules, install]).apply(([r, i]) => renderAsRoot(renderFirewallApplyScript(r, i)));
+        const removeCommand = install.apply((i) => renderAsRoot(renderFirewallRemoveScript(i)));
+
+        // The apply command embeds the whole ruleset, so any rule change is an in-place update that
+        // re-runs it (it is idempotent). Should the command ever be replaced, delete first: the
+        // default create-then-delete would run the old remove script after the new rules loaded.
+        const commandArgs = { create: applyCommand, update: applyCommand, delete: removeCommand };
+        const commandOpts: pulumi.CustomResourceOptions = { parent: this, deleteBeforeReplace: true };
+        if (args.connection !== undefined) {
+            new command.remote.Command(`${name}-rules`, { ...commandArgs, connection: args.connection }, commandOpts);
+        } else {
+            new command.local.Command(`${name}-rules`, commandArgs, commandOpts);
+        }
+
+        this.registerOutputs({ rulesetText: this.rulesetText });
+    }
+}

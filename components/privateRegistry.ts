@@ -1,0 +1,129 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { RegistryCredentials } from "./credentials";
+import { RegistryFirewall } from "./firewall";
+import { RegistryServer } from "./server";
+import { RegistryStorage } from "./storage";
+import { RegistryTls } from "./tls";
+import { defaultRegistrySettings, RegistrySettings, validateRegistrySettings } from "./validation";
+
+export interface PrivateRegistryArgs {
+    /** DNS names clients use; all go into the certificate's SANs and the first is the endpoint. */
+    readonly hostnames: string[];
+    /** IP addresses clients use; all go into the certificate's SANs. Default: none. */
+    readonly ipAddresses?: string[];
+    /** Host port the registry is published on. Default 5000. */
+    readonly port?: number;
+    /** Host address the port is published on. Default "0.0.0.0". */
+    readonly bindAddress?: string;
+    /** Usernames that get a generated password and an htpasswd entry. */
+    readonly users: string[];
+    /** bcrypt cost of the htpasswd entries (4-31). Default 5. */
+    readonly bcryptCost?: number;
+    /** Key algorithm of the CA and server keys, "ECDSA" (P-256) or "RSA". Default "ECDSA". */
+    readonly tlsKeyAlgorithm?: string;
+    /** RSA key size when tlsKeyAlgorithm is "RSA". Default 4096. */
+    readonly tlsRsaBits?: number;
+    /** Validity of the server certificate in days. Default 365. */
+    readonly certValidityDays?: number;
+    /** Renew the server certificate this many days before it expires. Default 30. */
+    readonly certEarlyRenewalDays?: number;
+    /** Validity of the CA certificate in days. Default 3650. */
+    readonly caValidityDays?: number;
+    /** Name of the registry container. Default "registry". */
+    readonly containerName?: string;
+    /** Name of the data volume. Default "registry-data". */
+    readonly dataVolumeName?: string;
+    /** Protect the data volume and retain it on delete. Default true. */
+    readonly protectData?: boolean;
+    /** Registry image, pinned by digest. Default registry:2.8.3 pinned to its official digest. */
+    readonly image?: string;
+    /** Memory limit of the registry container in MiB. Default 512. */
+    readonly memoryLimitMb?: number;
+    /** Install host firewall rules that leave only the registry port and SSH open. Default false. */
+    readonly firewallEnabled?: boolean;
+    /** The host's public interface the firewall applies to. Default "eth0". */
+    readonly publicInterface?: string;
+    /** Sources allowed to reach the registry port (CIDRs). Required when the firewall is on. Default: none. */
+    readonly registryAllowedCidrs?: string[];
+    /** Sources allowed to reach SSH (CIDRs). Required when the firewall is on. Default: none. */
+    readonly sshAllowedCidrs?: string[];
+    /** SSH port the firewall leaves open. Default 22. */
+    readonly sshPort?: number;
+    /** SSH connection the firewall commands run over; without one they run on the machine running Pulumi. Default: none. */
+    readonly firewallConnection?: command.types.input.remote.ConnectionArgs;
+}
+
+/** Fills in defaults; the result is what validation checks and the children get. */
+export function privateRegistrySettings(args: PrivateRegistryArgs): RegistrySettings {
+    const { firewallConnection: _connection, protectData: _protect, ...rest } = args;
+    const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+    return { ...defaultRegistrySettings, ...defined } as RegistrySettings;
+}
+
+/** A private registry on one Docker host: TLS, credentials, data volume, container and firewall. */
+export class PrivateRegistry extends pulumi.ComponentResource {
+    /** host:port clients log in to and push to. */
+    public readonly endpoint: pulumi.Output<string>;
+    /** PEM of the CA certificate clients must trust. */
+    public readonly caCertPem: pulumi.Output<string>;
+    /** Each username mapped to its password (secret). */
+    public readonly credentials: pulumi.Output<Record<string, string>>;
+    /** Name of the data volume. */
+    public readonly dataVolume: pulumi.Output<string>;
+    /** Name of the registry container. */
+    public readonly containerName: pulumi.Output<string>;
+
+    constructor(name: string, args: PrivateRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Before anything is registered, so bad input creates nothing.
+        const s = validateRegistrySettings(privateRegistrySettings(args), (field) => `PrivateRegistryArgs.${field}`);
+        super("private-registry:index:PrivateRegistry", name, {}, opts);
+
+        const tls = new RegistryTls(`${name}-tls`, {
+            dnsNames: s.hostnames,
+            ipAddresses: s.ipAddresses,
+            keyAlgorithm: s.tlsKeyAlgorithm,
+            rsaBits: s.tlsRsaBits,
+            validityDays: s.certValidityDays,
+            earlyRenewalDays: s.certEarlyRenewalDays,
+            caValidityDays: s.caValidityDays,
+        }, { parent: this });
+        const credentials = new RegistryCredentials(`${name}-credentials`, { usernames: s.users, bcryptCost: s.bcryptCost }, { parent: this });
+        const storage = new RegistryStorage(`${name}-storage`, { volumeName: s.dataVolumeName, protect: args.protectData ?? true }, { parent: this });
+        // Rules first, so the port is never published unfiltered.
+        const firewall = s.firewallEnabled
+            ? new RegistryFirewall(`${name}-firewall`, {
+                publicInterface: s.publicInterface,
+                registryPort: s.port,
+                registryAllowedCidrs: s.registryAllowedCidrs,
+                sshPort: s.sshPort,
+                sshAllowedCidrs: s.sshAllowedCidrs,
+                connection: args.firewallConnection,
+            }, { parent: this })
+            : undefined;
+        const server = new RegistryServer(`${name}-server`, {
+            image: s.image,
+            containerName: s.containerName,
+            dataVolumeName: storage.volumeName,
+            htpasswd: credentials.htpasswd,
+            tlsCertPem: tls.serverCertPem,
+            tlsKeyPem: tls.serverKeyPem,
+            port: s.port,
+            bindAddress: s.bindAddress,
+            memoryLimitMb: s.memoryLimitMb,
+        }, { parent: this, dependsOn: firewall ? [firewall] : [] });
+
+        this.endpoint = pulumi.output(`${s.hostnames[0]}:${s.port}`);
+        this.caCertPem = tls.caCertPem;
+        this.credentials = credentials.passwords;
+        this.dataVolume = storage.volumeName;
+        this.containerName = server.containerName;
+        this.registerOutputs({
+            endpoint: this.endpoint,
+            caCertPem: this.caCertPem,
+            credentials: this.credentials,
+            dataVolume: this.dataVolume,
+            containerName: this.containerName,
+        });
+    }
+}

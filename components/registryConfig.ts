@@ -1,0 +1,75 @@
+import * as YAML from "yaml";
+
+/** Where the config volume is mounted in the registry container; 3.x's default config directory. */
+export const registryConfigDir = "/etc/distribution";
+
+/** Paths of the files the registry reads, inside the registry container. */
+export const registryFiles = {
+    config: `${registryConfigDir}/config.yml`,
+    htpasswd: `${registryConfigDir}/htpasswd`,
+    certificate: `${registryConfigDir}/server.crt`,
+    key: `${registryConfigDir}/server.key`,
+} as const;
+
+/** Where the registry keeps its blobs and manifests (the data volume). */
+export const registryDataDir = "/var/lib/registry";
+
+/** Port the registry listens on inside the container. */
+export const registryContainerPort = 5000;
+
+/** Loopback-only debug server: health endpoint for the healthcheck and Prometheus metrics. */
+export const registryDebugPort = 5001;
+
+export interface RegistryConfigOptions {
+    /** The registry's `http.secret`, shared by replicas to sign upload state. */
+    readonly httpSecret: string;
+    /** Keep a cache of blob descriptors in memory. Default true. */
+    readonly blobDescriptorCache?: boolean;
+    /** Serve HTTP/2 to clients that offer it. Default true. */
+    readonly http2?: boolean;
+    /** Log level of the registry. Default "info". */
+    readonly logLevel?: string;
+}
+
+/**
+ * The registry's config.yml. Every key used here means the same in distribution 2.8 and 3.x,
+ * so one file serves both (the config path is given to `registry serve` explicitly).
+ */
+export function registryConfigObject(options: RegistryConfigOptions): Record<string, unknown> {
+    const storage: Record<string, unknown> = {
+        filesystem: { rootdirectory: registryDataDir },
+        delete: { enabled: true },
+        // Unfinished uploads are removed after a week, so aborted pushes don't fill the disk.
+        maintenance: { uploadpurging: { enabled: true, age: "168h", interval: "24h", dryrun: false } },
+    };
+    if (options.blobDescriptorCache ?? true) {
+        storage.cache = { blobdescriptor: "inmemory" };
+    }
+    return {
+        version: 0.1,
+        log: { level: options.logLevel ?? "info", formatter: "text", accesslog: { disabled: false } },
+        storage,
+        http: {
+            addr: `:${registryContainerPort}`,
+            secret: options.httpSecret,
+            headers: { "X-Content-Type-Options": ["nosniff"] },
+            tls: {
+                certificate: registryFiles.certificate,
+                key: registryFiles.key,
+                minimumtls: "tls1.2",
+            },
+            http2: { disabled: !(options.http2 ?? true) },
+            debug: {
+                addr: `127.0.0.1:${registryDebugPort}`,
+                prometheus: { enabled: true, path: "/metrics" },
+            },
+        },
+        auth: { htpasswd: { realm: "private-registry", path: registryFiles.htpasswd } },
+        health: { storagedriver: { enabled: true, interval: "10s", threshold: 3 } },
+    };
+}
+
+/** Renders config.yml as YAML text. */
+export function renderRegistryConfig(options: RegistryConfigOptions): string {
+    return YAML.stringify(registryConfigObject(options));
+}

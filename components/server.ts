@@ -1,0 +1,129 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import {
+    registryConfigDir, registryContainerPort, registryDataDir, registryDebugPort, registryFiles, renderRegistryConfig,
+} from "./registryConfig";
+import { initConfigMount, registryFilesDigest, registryUploads, renderInitScript } from "./serverFiles";
+
+export interface RegistryServerArgs {
+    /** Registry image, pinned by digest, e.g. registry:2.8.3@sha256:…. */
+    readonly image: string;
+    /** Name of the registry container; the init container and config volume are named after it. Default "registry". */
+    readonly containerName?: string;
+    /** Name of the data volume, mounted at /var/lib/registry. */
+    readonly dataVolumeName: pulumi.Input<string>;
+    /** The htpasswd file (bcrypt entries). */
+    readonly htpasswd: pulumi.Input<string>;
+    /** PEM of the server certificate. */
+    readonly tlsCertPem: pulumi.Input<string>;
+    /** PEM of the server's private key. */
+    readonly tlsKeyPem: pulumi.Input<string>;
+    /** Host port the registry is published on. Default 5000. */
+    readonly port?: number;
+    /** Host address the port is published on. Default "0.0.0.0". */
+    readonly bindAddress?: string;
+    /** Memory limit of the registry container, in MiB. Default 512. */
+    readonly memoryLimitMb?: number;
+    /** Numeric user the registry runs as; it owns the data and config files. Default 1000. */
+    readonly uid?: number;
+    /** Numeric group the registry runs as. Default 1000. */
+    readonly gid?: number;
+    /** Keep a cache of blob descriptors in memory. Default true. */
+    readonly blobDescriptorCache?: boolean;
+    /** Serve HTTP/2 to clients that offer it. Default true. */
+    readonly http2?: boolean;
+}
+
+/** A component's dependsOn doesn't hold its children back by itself; the container needs it. */
+function componentDependencies(opts?: pulumi.ComponentResourceOptions): pulumi.Resource[] {
+    const dependsOn = opts?.dependsOn;
+    if (dependsOn === undefined) return [];
+    if (pulumi.Output.isInstance(dependsOn) || (Array.isArray(dependsOn) && dependsOn.some((d) => !pulumi.Resource.isInstance(d)))) {
+        throw new Error("RegistryServer: pass dependsOn as resources, not outputs");
+    }
+    return Array.isArray(dependsOn) ? dependsOn as pulumi.Resource[] : [dependsOn as pulumi.Resource];
+}
+
+/**
+ * The registry container. Its root filesystem is read-only, and Docker refuses uploads into such a
+ * container, so a short-lived init container receives the config files into a config volume (and
+ * hands the data volume to the registry's user); the registry mounts that volume read-only.
+ */
+export class RegistryServer extends pulumi.ComponentResource {
+    /** Name of the registry container. */
+    public readonly containerName: pulumi.Output<string>;
+
+    constructor(name: string, args: RegistryServerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("private-registry:index:RegistryServer", name, {}, opts);
+        const containerName = args.containerName ?? "registry";
+        const uid = args.uid ?? 1000;
+        const gid = args.gid ?? 1000;
+
+        const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
+        // Generated once and kept in state: a changing secret would invalidate uploads in progress.
+        const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 64, special: false }, { parent: this });
+        const configVolume = new docker.Volume(`${name}-config`, {
+            name: `${containerName}-config`,
+            labels: [{ label: "private-registry.role", value: "config" }],
+        }, { parent: this });
+
+        const files = pulumi.all([httpSecret.result, args.htpasswd, args.tlsCertPem, args.tlsKeyPem])
+            .apply(([secret, htpasswd, certificatePem, keyPem]) => ({
+                configYaml: renderRegistryConfig({ httpSecret: secret, blobDescriptorCache: args.blobDescriptorCache, http2: args.http2 }),
+                htpasswd, certificatePem, keyPem,
+            }));
+        const filesDigest = files.apply(registryFilesDigest);
+        const digestLabel = { label: "private-registry.files-sha256", value: filesDigest };
+        const dataVolume = { volumeName: args.dataVolumeName, containerPath: registryDataDir };
+
+        const init = new docker.Container(`${name}-init`, {
+            name: `${containerName}-init`,
+            image: image.imageId,
+            entrypoints: ["/bin/sh", "-c"],
+            command: [renderInitScript(uid, gid)],
+            uploads: pulumi.secret(files.apply((f) => registryUploads(f, uid, gid))),
+            volumes: [dataVolume, { volumeName: configVolume.name, containerPath: initConfigMount }],
+            networkMode: "none",
+            capabilities: { drops: ["ALL"], adds: ["CHOWN", "DAC_READ_SEARCH", "FOWNER"] },
+            securityOpts: ["no-new-privileges:true"],
+            labels: [digestLabel],
+            restart: "no",
+            mustRun: false,
+            attach: true,
+        }, { parent: this, deleteBeforeReplace: true });
+
+        const container = new docker.Container(`${name}-container`, {
+            name: containerName,
+            image: image.imageId,
+            // Explicit, so the same container works with 2.8's and 3.x's image entrypoints.
+            entrypoints: ["registry"],
+            command: ["serve", registryFiles.config],
+            user: `${uid}:${gid}`,
+            readOnly: true,
+            capabilities: { drops: ["ALL"] },
+            securityOpts: ["no-new-privileges:true"],
+            ports: [{ internal: registryContainerPort, external: args.port ?? 5000, ip: args.bindAddress ?? "0.0.0.0", protocol: "tcp" }],
+            volumes: [dataVolume, { volumeName: configVolume.name, containerPath: registryConfigDir, readOnly: true }],
+            tmpfs: { "/tmp": "rw,noexec,nosuid,size=16m" },
+            restart: "always",
+            healthcheck: {
+                tests: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${registryDebugPort}/debug/health`],
+                interval: "5s",
+                timeout: "3s",
+                retries: 3,
+                startPeriod: "5s",
+            },
+            logDriver: "json-file",
+            logOpts: { "max-size": "10m", "max-file": "3" },
+            memory: args.memoryLimitMb ?? 512,
+            labels: [digestLabel],
+            mustRun: true,
+            wait: true,
+            waitTimeout: 60,
+        }, { parent: this, deleteBeforeReplace: true, dependsOn: [init, ...componentDependencies(opts)] });
+
+        this.containerName = container.name;
+        this.registerOutputs({ containerName: this.containerName });
+    }
+}

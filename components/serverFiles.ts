@@ -1,0 +1,58 @@
+import * as crypto from "crypto";
+import { registryDataDir } from "./registryConfig";
+
+/** Where the init container mounts the config volume; the registry mounts it at registryConfigDir. */
+export const initConfigMount = "/config";
+
+export interface RegistryFileContents {
+    readonly configYaml: string;
+    readonly htpasswd: string;
+    readonly certificatePem: string;
+    readonly keyPem: string;
+}
+
+export interface UploadSpec {
+    file: string;
+    content: string;
+    permissions: string;
+    owner: string;
+    group: string;
+}
+
+/**
+ * The files the init container writes into the config volume, owned by the registry's user.
+ * Secrets are 0400; only the certificate is readable by others.
+ */
+export function registryUploads(files: RegistryFileContents, uid: number, gid: number): UploadSpec[] {
+    const upload = (name: string, content: string, permissions: string): UploadSpec =>
+        ({ file: `${initConfigMount}/${name}`, content, permissions, owner: String(uid), group: String(gid) });
+    return [
+        upload("config.yml", files.configYaml, "0400"),
+        upload("htpasswd", files.htpasswd, "0400"),
+        upload("server.crt", files.certificatePem, "0444"),
+        upload("server.key", files.keyPem, "0400"),
+    ];
+}
+
+/** Identifies a set of registry files; a new digest replaces the registry container so it reads them. */
+export function registryFilesDigest(files: RegistryFileContents): string {
+    const hash = crypto.createHash("sha256");
+    for (const part of [files.configYaml, files.htpasswd, files.certificatePem, files.keyPem]) {
+        hash.update(String(part.length)).update(":").update(part);
+    }
+    return hash.digest("hex");
+}
+
+/**
+ * Runs once as root before the registry starts: a fresh docker volume's root is owned by root,
+ * and data from an older registry that ran as root may be too, but the registry runs unprivileged.
+ * Only busybox applets that the official (Alpine) image has are used.
+ */
+export function renderInitScript(uid: number, gid: number): string {
+    return [
+        "set -eu",
+        `if [ "$(stat -c %u:%g ${registryDataDir})" != "${uid}:${gid}" ]; then chown -R ${uid}:${gid} ${registryDataDir}; fi`,
+        `chown ${uid}:${gid} ${initConfigMount}`,
+        `chmod 0500 ${initConfigMount}`,
+    ].join("\n");
+}

@@ -1,0 +1,74 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+
+export interface RegistryTlsArgs {
+    /** DNS names clients reach the registry by; all go into the server certificate's SANs (Go ignores the CN). */
+    readonly dnsNames: string[];
+    /** IP addresses clients reach the registry by; all go into the SANs. Default: none. */
+    readonly ipAddresses?: string[];
+    /** Key algorithm of the CA and server keys: "ECDSA" (P-256) or "RSA". Default "ECDSA". */
+    readonly keyAlgorithm?: string;
+    /** RSA key size, used when keyAlgorithm is "RSA". Default 4096. */
+    readonly rsaBits?: number;
+    /** Validity of the server certificate, in days. Default 365. */
+    readonly validityDays?: number;
+    /** The server certificate is renewed on the first `pulumi up` this many days before it expires. Default 30. */
+    readonly earlyRenewalDays?: number;
+    /** Validity of the CA certificate, in days; renewing the CA means every client must fetch the new ca.crt. Default 3650. */
+    readonly caValidityDays?: number;
+    /** Organization written into both certificates' subjects. Default "private-registry". */
+    readonly organization?: string;
+}
+
+/** A private CA and the registry's server certificate, signed by it. */
+export class RegistryTls extends pulumi.ComponentResource {
+    /** PEM of the CA certificate; clients install it as /etc/docker/certs.d/<host>:<port>/ca.crt. */
+    public readonly caCertPem: pulumi.Output<string>;
+    /** PEM of the server certificate. */
+    public readonly serverCertPem: pulumi.Output<string>;
+    /** PEM of the server's private key (secret). */
+    public readonly serverKeyPem: pulumi.Output<string>;
+
+    constructor(name: string, args: RegistryTlsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("private-registry:index:RegistryTls", name, {}, opts);
+        const keyAlgorithm = args.keyAlgorithm ?? "ECDSA";
+        const keyArgs: tls.PrivateKeyArgs = keyAlgorithm === "RSA"
+            ? { algorithm: "RSA", rsaBits: args.rsaBits ?? 4096 }
+            : { algorithm: "ECDSA", ecdsaCurve: "P256" };
+        const organization = args.organization ?? "private-registry";
+        const hours = (days: number) => days * 24;
+
+        const caKey = new tls.PrivateKey(`${name}-ca-key`, keyArgs, { parent: this });
+        const caCert = new tls.SelfSignedCert(`${name}-ca-cert`, {
+            privateKeyPem: caKey.privateKeyPem,
+            isCaCertificate: true,
+            subject: { commonName: `${organization} CA`, organization },
+            validityPeriodHours: hours(args.caValidityDays ?? 3650),
+            allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
+            setSubjectKeyId: true,
+        }, { parent: this });
+
+        const serverKey = new tls.PrivateKey(`${name}-server-key`, keyArgs, { parent: this });
+        const csr = new tls.CertRequest(`${name}-server-csr`, {
+            privateKeyPem: serverKey.privateKeyPem,
+            subject: { commonName: args.dnsNames[0], organization },
+            dnsNames: args.dnsNames,
+            ipAddresses: args.ipAddresses ?? [],
+        }, { parent: this });
+        const serverCert = new tls.LocallySignedCert(`${name}-server-cert`, {
+            certRequestPem: csr.certRequestPem,
+            caPrivateKeyPem: caKey.privateKeyPem,
+            caCertPem: caCert.certPem,
+            validityPeriodHours: hours(args.validityDays ?? 365),
+            earlyRenewalHours: hours(args.earlyRenewalDays ?? 30),
+            allowedUses: keyAlgorithm === "RSA"
+                ? ["digital_signature", "key_encipherment", "server_auth"]
+                : ["digital_signature", "server_auth"],
+        }, { parent: this });
+
+        this.caCertPem = caCert.certPem;
+        this.serverCertPem = serverCert.certPem;
+        this.serverKeyPem = pulumi.secret(serverKey.privateKeyPem);
+        this.registerOutputs({ caCertPem: this.caCertPem, serverCertPem: this.serverCertPem, serverKeyPem: this.serverKeyPem });
+    }
+}

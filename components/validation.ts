@@ -1,0 +1,220 @@
+import * as ipaddr from "ipaddr.js";
+import { maxBcryptCost, minBcryptCost } from "./htpasswd";
+
+/**
+ * Everything a registry needs to know, flat, named as the stack's config keys.
+ * `validateRegistrySettings` checks it before any resource is declared.
+ */
+export interface RegistrySettings {
+    hostnames: string[];
+    ipAddresses: string[];
+    port: number;
+    bindAddress: string;
+    users: string[];
+    bcryptCost: number;
+    tlsKeyAlgorithm: string;
+    tlsRsaBits: number;
+    certValidityDays: number;
+    certEarlyRenewalDays: number;
+    caValidityDays: number;
+    containerName: string;
+    dataVolumeName: string;
+    image: string;
+    memoryLimitMb: number;
+    firewallEnabled: boolean;
+    publicInterface: string;
+    registryAllowedCidrs: string[];
+    sshAllowedCidrs: string[];
+    sshPort: number;
+}
+
+/** Defaults of every optional setting; Pulumi.yaml declares the same ones (a unit test keeps them equal). */
+export const defaultRegistrySettings = {
+    ipAddresses: [] as string[],
+    port: 5000,
+    bindAddress: "0.0.0.0",
+    bcryptCost: 5,
+    tlsKeyAlgorithm: "ECDSA",
+    tlsRsaBits: 4096,
+    certValidityDays: 365,
+    certEarlyRenewalDays: 30,
+    caValidityDays: 3650,
+    containerName: "registry",
+    dataVolumeName: "registry-data",
+    image: "registry:2.8.3@sha256:a3d8aaa63ed8681a604f1dea0aa03f100d5895b6a58ace528858a7b332415373",
+    memoryLimitMb: 512,
+    firewallEnabled: false,
+    publicInterface: "eth0",
+    registryAllowedCidrs: [] as string[],
+    sshAllowedCidrs: [] as string[],
+    sshPort: 22,
+};
+
+/** Thrown with every problem found, each naming its key and the fix. */
+export class RegistryConfigError extends Error {
+    constructor(readonly problems: string[]) {
+        super(`Invalid registry configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        this.name = "RegistryConfigError";
+    }
+}
+
+export const tlsKeyAlgorithms = ["ECDSA", "RSA"] as const;
+const rsaKeySizes = [2048, 3072, 4096];
+
+const hostnameLabel = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+
+/** A DNS name as used in a certificate SAN: dot-separated RFC 1123 labels, 253 characters at most. */
+export function isValidHostname(name: string): boolean {
+    if (name.length === 0 || name.length > 253 || ipaddr.isValid(name)) return false;
+    return name.replace(/\.$/, "").split(".").every((label) => hostnameLabel.test(label));
+}
+
+/** A literal IPv4 or IPv6 address (no CIDR suffix, no IPv4 shorthand such as "10.1"). */
+export function isValidIpAddress(address: string): boolean {
+    return ipaddr.IPv4.isValidFourPartDecimal(address) || (ipaddr.IPv6.isValid(address) && address.includes(":"));
+}
+
+/** A CIDR block whose address is its network address, e.g. 10.0.0.0/8 (not 10.0.0.1/8). */
+export function cidrProblem(cidr: string): string | undefined {
+    let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
+    try {
+        parsed = ipaddr.parseCIDR(cidr);
+    } catch {
+        return `"${cidr}" is not a CIDR block (expected e.g. 203.0.113.0/24 or 2001:db8::/32)`;
+    }
+    const [address, prefix] = parsed;
+    if (address.kind() === "ipv4" && !ipaddr.IPv4.isValidFourPartDecimal(cidr.split("/")[0])) {
+        return `"${cidr}" must spell the IPv4 address in four parts`;
+    }
+    const network = address.kind() === "ipv4"
+        ? ipaddr.IPv4.networkAddressFromCIDR(cidr)
+        : ipaddr.IPv6.networkAddressFromCIDR(cidr);
+    if (network.toString() !== address.toString()) {
+        return `"${cidr}" has host bits set; did you mean ${network.toString()}/${prefix}?`;
+    }
+    return undefined;
+}
+
+/** True for a CIDR that matches every address of its family (0.0.0.0/0, ::/0). */
+export function isAnyAddress(cidr: string): boolean {
+    try {
+        return ipaddr.parseCIDR(cidr)[1] === 0;
+    } catch {
+        return false;
+    }
+}
+
+export function usernameProblem(username: string): string | undefined {
+    if (username.length === 0) return "is empty";
+    if (username.includes(":")) return `"${username}" contains ":", which separates user and hash in htpasswd`;
+    if (/\s/.test(username)) return `"${username}" contains whitespace`;
+    if (!/^[\x21-\x7e]+$/.test(username)) return `"${username}" has characters outside printable ASCII`;
+    return undefined;
+}
+
+/** Checks settings; `key` turns a field name into what the user should edit (a config key or an arg). */
+export function registrySettingsProblems(s: RegistrySettings, key: (field: string) => string, isProduction: boolean): string[] {
+    const problems: string[] = [];
+    const report = (field: string, problem: string, fix: string) => problems.push(`${key(field)}: ${problem}. Fix: ${fix}`);
+
+    const listFix = (field: string, example: string) =>
+        `pulumi config set --path '${key(field).replace(/^[^:]+:/, "")}[0]' ${example}`;
+
+    if (s.hostnames.length === 0) {
+        report("hostnames", "at least one DNS name is needed (the first is the endpoint clients use)", listFix("hostnames", "registry.example.com"));
+    }
+    s.hostnames.forEach((h, i) => {
+        if (!isValidHostname(h)) report(`hostnames[${i}]`, `"${h}" is not a valid DNS name`, "use letters, digits, '-' and '.', e.g. registry.example.com (IP addresses go in ipAddresses)");
+    });
+    s.ipAddresses.forEach((a, i) => {
+        if (!isValidIpAddress(a)) report(`ipAddresses[${i}]`, `"${a}" is not an IPv4 or IPv6 address`, "use a literal address such as 203.0.113.10 (names go in hostnames)");
+    });
+    for (const field of ["port", "sshPort"] as const) {
+        const value = s[field];
+        if (!Number.isInteger(value) || value < 1 || value > 65535) {
+            report(field, `${value} is outside 1-65535`, `pulumi config set ${key(field)} ${field === "port" ? 5000 : 22}`);
+        }
+    }
+    if (!isValidIpAddress(s.bindAddress)) {
+        report("bindAddress", `"${s.bindAddress}" is not an IP address`, `pulumi config set ${key("bindAddress")} 0.0.0.0`);
+    }
+    if (s.users.length === 0) report("users", "at least one user is needed, or nobody can log in", listFix("users", "admin"));
+    const seen = new Set<string>();
+    s.users.forEach((u, i) => {
+        const problem = usernameProblem(u);
+        if (problem) report(`users[${i}]`, problem, "use a name without ':' or whitespace, e.g. ci-bot");
+        if (seen.has(u)) report(`users[${i}]`, `"${u}" is listed twice`, "remove the duplicate");
+        seen.add(u);
+    });
+    if (!Number.isInteger(s.bcryptCost) || s.bcryptCost < minBcryptCost || s.bcryptCost > maxBcryptCost) {
+        report("bcryptCost", `${s.bcryptCost} is outside ${minBcryptCost}-${maxBcryptCost}`, `pulumi config set ${key("bcryptCost")} 5`);
+    }
+    if (!(tlsKeyAlgorithms as readonly string[]).includes(s.tlsKeyAlgorithm)) {
+        report("tlsKeyAlgorithm", `"${s.tlsKeyAlgorithm}" is not one of ${tlsKeyAlgorithms.join(", ")}`, `pulumi config set ${key("tlsKeyAlgorithm")} ECDSA`);
+    }
+    if (s.tlsKeyAlgorithm === "RSA" && !rsaKeySizes.includes(s.tlsRsaBits)) {
+        report("tlsRsaBits", `${s.tlsRsaBits} is not one of ${rsaKeySizes.join(", ")}`, `pulumi config set ${key("tlsRsaBits")} 4096`);
+    }
+    for (const field of ["certValidityDays", "caValidityDays"] as const) {
+        if (!Number.isInteger(s[field]) || s[field] < 1) report(field, `${s[field]} is not a positive number of days`, `pulumi config set ${key(field)} 365`);
+    }
+    if (!Number.isInteger(s.certEarlyRenewalDays) || s.certEarlyRenewalDays < 0) {
+        report("certEarlyRenewalDays", `${s.certEarlyRenewalDays} is not a number of days`, `pulumi config set ${key("certEarlyRenewalDays")} 30`);
+    } else if (s.certEarlyRenewalDays >= s.certValidityDays) {
+        report("certEarlyRenewalDays", `${s.certEarlyRenewalDays} is not shorter than certValidityDays (${s.certValidityDays}), so every up would renew the certificate`, `make it smaller than ${key("certValidityDays")}, e.g. 30 for 365`);
+    }
+    if (s.caValidityDays < s.certValidityDays) {
+        report("caValidityDays", `${s.caValidityDays} is shorter than certValidityDays (${s.certValidityDays}); the server certificate would outlive its CA`, `pulumi config set ${key("caValidityDays")} 3650`);
+    }
+    const dockerName = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+    for (const field of ["containerName", "dataVolumeName"] as const) {
+        if (!dockerName.test(s[field])) report(field, `"${s[field]}" is not a valid Docker name`, "use letters, digits, '_', '.', '-', starting with a letter or digit");
+    }
+    if (!/@sha256:[0-9a-f]{64}$/.test(s.image)) {
+        report("image", `"${s.image}" is not pinned by digest`, `use a reference such as registry:2.8.3@sha256:<64 hex digits>`);
+    }
+    if (!Number.isInteger(s.memoryLimitMb) || s.memoryLimitMb < 64) {
+        report("memoryLimitMb", `${s.memoryLimitMb} is below 64 MiB`, `pulumi config set ${key("memoryLimitMb")} 512`);
+    }
+
+    if (isProduction && !s.firewallEnabled) {
+        report("firewallEnabled", "the prod stack must run with the firewall on", `pulumi config set ${key("firewallEnabled")} true`);
+    }
+    if (s.firewallEnabled) {
+        if (!/^[A-Za-z0-9_.@-]{1,15}$/.test(s.publicInterface)) {
+            report("publicInterface", `"${s.publicInterface}" is not a network interface name`, `pulumi config set ${key("publicInterface")} eth0 (see 'ip -br link' on the host)`);
+        }
+        for (const field of ["registryAllowedCidrs", "sshAllowedCidrs"] as const) {
+            if (s[field].length === 0) {
+                report(field, "is empty, so the firewall would let nobody in", listFix(field, "198.51.100.0/24"));
+            }
+            s[field].forEach((cidr, i) => {
+                const problem = cidrProblem(cidr);
+                if (problem) report(`${field}[${i}]`, problem, "use a network address with its prefix length, e.g. 198.51.100.0/24");
+            });
+        }
+        s.sshAllowedCidrs.forEach((cidr, i) => {
+            if (isAnyAddress(cidr)) report(`sshAllowedCidrs[${i}]`, `"${cidr}" opens SSH to the whole internet`, "list the addresses of your admins or bastion hosts instead");
+        });
+    }
+    return problems;
+}
+
+/** Problems with the SSH target the firewall commands run on (config keys sshHost and sshUser). */
+export function sshTargetProblems(host: string, user: string, key: (field: string) => string): string[] {
+    const problems: string[] = [];
+    if (host !== "" && !isValidHostname(host) && !isValidIpAddress(host)) {
+        problems.push(`${key("sshHost")}: "${host}" is neither a DNS name nor an IP address. Fix: pulumi config set ${key("sshHost")} registry.example.com`);
+    }
+    if (host !== "" && !/^[a-z_][a-z0-9_-]*$/.test(user)) {
+        problems.push(`${key("sshUser")}: "${user}" is not a valid user name. Fix: pulumi config set ${key("sshUser")} root`);
+    }
+    return problems;
+}
+
+/** Throws a RegistryConfigError listing every problem, or returns the settings unchanged. */
+export function validateRegistrySettings(s: RegistrySettings, key: (field: string) => string, isProduction = false): RegistrySettings {
+    const problems = registrySettingsProblems(s, key, isProduction);
+    if (problems.length > 0) throw new RegistryConfigError(problems);
+    return s;
+}

@@ -1,0 +1,227 @@
+import * as bcrypt from "bcryptjs";
+import childProcess = require("child_process");
+import fs = require("fs");
+import * as path from "path";
+import * as YAML from "yaml";
+import { defaultRegistrySettings } from "../../components/validation";
+import { byType, evaluateProgram, EvaluatedProgram, one, repoRoot } from "./support/program";
+
+const componentTypes = [
+    "private-registry:index:PrivateRegistry",
+    "private-registry:index:RegistryTls",
+    "private-registry:index:RegistryCredentials",
+    "private-registry:index:RegistryStorage",
+    "private-registry:index:RegistryServer",
+    "private-registry:index:RegistryFirewall",
+];
+
+function uploadsOf(program: EvaluatedProgram) {
+    const init = one(program.resources, "docker:index/container:Container", "-init");
+    return Object.fromEntries((init.inputs.uploads as any[]).map((u) => [path.basename(u.file), u]));
+}
+
+describe("dev stack", () => {
+    let dev: EvaluatedProgram;
+    beforeAll(async () => { dev = await evaluateProgram({ stack: "dev" }); });
+
+    it("exports exactly the documented outputs", () => {
+        expect(Object.keys(dev.outputs).sort()).toEqual(["caCertPem", "containerName", "credentials", "dataVolume", "endpoint", "loginCommand"]);
+        expect(dev.outputs.endpoint).toBe("localhost:5000");
+        expect(dev.outputs.containerName).toBe("registry-dev");
+        expect(dev.outputs.dataVolume).toBe("registry-dev-data");
+        expect(Object.keys(dev.outputs.credentials)).toEqual(["admin", "ci"]);
+    });
+
+    it("declares the designed resource graph", () => {
+        const count = (type: string) => byType(dev.resources, type).length;
+        expect(componentTypes.map(count)).toEqual([1, 1, 1, 1, 1, 0]);
+        expect(count("tls:index/privateKey:PrivateKey")).toBe(2);
+        expect(count("tls:index/selfSignedCert:SelfSignedCert")).toBe(1);
+        expect(count("tls:index/certRequest:CertRequest")).toBe(1);
+        expect(count("tls:index/locallySignedCert:LocallySignedCert")).toBe(1);
+        expect(count("random:index/randomPassword:RandomPassword")).toBe(3); // two users + http.secret
+        expect(count("random:index/randomBytes:RandomBytes")).toBe(2);
+        expect(count("docker:index/volume:Volume")).toBe(2);
+        expect(count("docker:index/remoteImage:RemoteImage")).toBe(1);
+        expect(count("docker:index/container:Container")).toBe(2);
+        expect(count("command:local:Command") + count("command:remote:Command")).toBe(0);
+    });
+
+    it("parents every child to its component, named after it", () => {
+        const byUrn = new Map(dev.resources.map((r) => [r.urn, r]));
+        for (const r of dev.resources) {
+            if (r.type.startsWith("pulumi:providers:") || r.type === "private-registry:index:PrivateRegistry") continue;
+            const parent = byUrn.get(r.parentUrn);
+            expect({ child: r.name, parentType: parent?.type }).toEqual({ child: r.name, parentType: expect.stringMatching(/^private-registry:index:/) });
+            expect(r.name.startsWith(`${parent!.name}-`)).toBe(true);
+        }
+    });
+
+    it("runs every docker resource through the stack's docker provider", () => {
+        for (const r of dev.resources.filter((x) => x.type.startsWith("docker:"))) {
+            expect(r.provider).toMatch(/::pulumi:providers:docker::docker::/);
+        }
+        expect(one(dev.resources, "pulumi:providers:docker").inputs.host).toBe("unix:///var/run/docker.sock");
+    });
+
+    it("keeps passwords secret and the rest readable", () => {
+        expect(dev.secretOutputs.credentials).toBe(true);
+        expect(dev.secretOutputs.caCertPem).toBe(false);
+        expect(dev.secretOutputs.loginCommand).toBe(false);
+        for (const pw of Object.values<string>(dev.outputs.credentials)) expect(dev.outputs.loginCommand).not.toContain(pw);
+        expect(dev.outputs.loginCommand).toContain("docker login localhost:5000 --username admin --password-stdin");
+    });
+
+    it("writes htpasswd entries that verify against the generated passwords", () => {
+        const lines = (uploadsOf(dev).htpasswd.content as string).trim().split("\n");
+        expect(lines).toHaveLength(2);
+        for (const line of lines) {
+            const [user, hash] = line.split(":");
+            expect(hash).toMatch(/^\$2b\$05\$/);
+            expect(bcrypt.compareSync(dev.outputs.credentials[user], hash)).toBe(true);
+            expect(bcrypt.compareSync(dev.outputs.credentials[user] + "x", hash)).toBe(false);
+        }
+    });
+
+    it("runs the registry hardened, with restart always, on port 5000", () => {
+        const c = one(dev.resources, "docker:index/container:Container", "-container").inputs;
+        expect(c.name).toBe("registry-dev");
+        expect(c.restart).toBe("always");
+        expect(c.ports).toEqual([{ internal: 5000, external: 5000, ip: "0.0.0.0", protocol: "tcp" }]);
+        expect(c.user).toBe("1000:1000");
+        expect(c.readOnly).toBe(true);
+        expect(c.capabilities).toEqual({ drops: ["ALL"] });
+        expect(c.securityOpts).toEqual(["no-new-privileges:true"]);
+        expect(c.memory).toBe(512);
+        expect(c.logOpts).toEqual({ "max-size": "10m", "max-file": "3" });
+        expect(c.healthcheck.tests[0]).toBe("CMD");
+        expect(c.entrypoints).toEqual(["registry"]);
+        expect(c.command).toEqual(["serve", "/etc/distribution/config.yml"]);
+        expect(c.envs).toBeUndefined();
+        expect(c.volumes).toEqual(expect.arrayContaining([
+            { volumeName: "registry-dev-data", containerPath: "/var/lib/registry" },
+            { volumeName: "registry-dev-config", containerPath: "/etc/distribution", readOnly: true },
+        ]));
+    });
+
+    it("puts no secret into the registry container's inputs", () => {
+        const c = JSON.stringify(one(dev.resources, "docker:index/container:Container", "-container").inputs);
+        const config = YAML.parse(uploadsOf(dev)["config.yml"].content);
+        const secrets = [...Object.values<string>(dev.outputs.credentials), config.http.secret, uploadsOf(dev)["server.key"].content];
+        for (const secret of secrets) expect(c).not.toContain(secret);
+    });
+
+    it("delivers config, htpasswd, certificate and key as uploads with tight modes", () => {
+        const uploads = uploadsOf(dev);
+        expect(Object.keys(uploads).sort()).toEqual(["config.yml", "htpasswd", "server.crt", "server.key"]);
+        expect(uploads["server.key"].permissions).toBe("0400");
+        expect(uploads["htpasswd"].permissions).toBe("0400");
+        const config = YAML.parse(uploads["config.yml"].content);
+        expect(config.http.tls.minimumtls).toBe("tls1.2");
+        expect(config.http.secret).toMatch(/^[A-Za-z0-9]{64}$/);
+    });
+
+    it("starts the registry only after the init container, replacing both by delete-first (fixed names and port)", () => {
+        const init = one(dev.resources, "docker:index/container:Container", "-init");
+        const container = one(dev.resources, "docker:index/container:Container", "-container");
+        expect(container.dependencies).toContain(init.urn);
+        expect(init.deleteBeforeReplace).toBe(true);
+        expect(container.deleteBeforeReplace).toBe(true);
+        expect(init.inputs.attach).toBe(true);
+        expect(init.inputs.mustRun).toBe(false);
+    });
+
+    it("protects nothing in dev", () => {
+        for (const r of dev.resources) expect(r.protect).toBe(false);
+    });
+
+    it("issues a CA and a server certificate for every name", () => {
+        expect(one(dev.resources, "tls:index/selfSignedCert:SelfSignedCert").inputs.isCaCertificate).toBe(true);
+        const csr = one(dev.resources, "tls:index/certRequest:CertRequest").inputs;
+        expect(csr.dnsNames).toEqual(["localhost"]);
+        expect(csr.ipAddresses).toEqual(["127.0.0.1"]);
+        const cert = one(dev.resources, "tls:index/locallySignedCert:LocallySignedCert").inputs;
+        expect(cert.validityPeriodHours).toBe(30 * 24);
+        expect(cert.earlyRenewalHours).toBe(7 * 24);
+        expect(cert.allowedUses).toContain("server_auth");
+        expect(one(dev.resources, "tls:index/privateKey:PrivateKey", "-server-key").inputs).toEqual(
+            expect.objectContaining({ algorithm: "ECDSA", ecdsaCurve: "P256" }));
+    });
+});
+
+describe("prod stack", () => {
+    let prod: EvaluatedProgram;
+    beforeAll(async () => { prod = await evaluateProgram({ stack: "prod" }); });
+
+    it("protects and retains the data volume, and only it", () => {
+        const data = one(prod.resources, "docker:index/volume:Volume", "-data");
+        expect(data.protect).toBe(true);
+        expect(data.retainOnDelete).toBe(true);
+        expect(prod.resources.filter((r) => r.protect).map((r) => r.name)).toEqual([data.name]);
+    });
+
+    it("reaches the remote host over SSH and applies the firewall there before the registry starts", () => {
+        expect(one(prod.resources, "pulumi:providers:docker").inputs.host).toBe("ssh://deploy@registry.example.com");
+        const firewall = one(prod.resources, "private-registry:index:RegistryFirewall");
+        const cmd = one(prod.resources, "command:remote:Command");
+        expect(cmd.inputs.connection).toEqual(expect.objectContaining({ host: "registry.example.com", user: "deploy", port: 22 }));
+        expect(cmd.inputs.create).toContain("eth0");
+        expect(cmd.inputs.delete).toBeTruthy();
+        expect(cmd.parentUrn).toBe(firewall.urn);
+        const container = one(prod.resources, "docker:index/container:Container", "-container");
+        expect(container.dependencies).toContain(cmd.urn);
+    });
+
+    it("issues 365-day certificates renewed 30 days early for the public name and address", () => {
+        const cert = one(prod.resources, "tls:index/locallySignedCert:LocallySignedCert").inputs;
+        expect(cert.validityPeriodHours).toBe(365 * 24);
+        expect(cert.earlyRenewalHours).toBe(30 * 24);
+        const csr = one(prod.resources, "tls:index/certRequest:CertRequest").inputs;
+        expect(csr.dnsNames).toEqual(["registry.example.com"]);
+        expect(csr.ipAddresses).toEqual(["203.0.113.10"]);
+        expect(prod.outputs.endpoint).toBe("registry.example.com:5000");
+    });
+});
+
+describe("repeatability and preview", () => {
+    it("declares identical inputs when evaluated twice with the same state (no perpetual diff)", async () => {
+        const first = await evaluateProgram({ stack: "dev" });
+        const second = await evaluateProgram({ stack: "dev" });
+        const inputs = (p: EvaluatedProgram) => p.resources.map((r) => [r.urn, r.inputs]);
+        expect(inputs(second)).toEqual(inputs(first));
+        expect(inputs(first).length).toBeGreaterThan(10);
+    });
+
+    it("evaluates in preview mode without running or writing anything", async () => {
+        const spawned = jest.spyOn(childProcess, "spawn");
+        const execd = jest.spyOn(childProcess, "execSync");
+        const written = jest.spyOn(fs, "writeFileSync");
+        const preview = await evaluateProgram({ stack: "prod", preview: true });
+        expect(preview.outputs.endpoint).toBe("registry.example.com:5000");
+        expect(preview.resources.length).toBeGreaterThan(10);
+        expect(spawned).not.toHaveBeenCalled();
+        expect(execd).not.toHaveBeenCalled();
+        expect(written).not.toHaveBeenCalled();
+        jest.restoreAllMocks();
+    });
+});
+
+describe("Pulumi.yaml", () => {
+    it("declares the same defaults the components use", () => {
+        const declared = YAML.parse(fs.readFileSync(path.join(repoRoot, "Pulumi.yaml"), "utf8")).config;
+        for (const [field, value] of Object.entries(defaultRegistrySettings)) {
+            expect({ field, value: declared[`private-registry:${field}`]?.default }).toEqual({ field, value });
+        }
+    });
+
+    it("declares a type and a default for every key the program reads", () => {
+        const declared = YAML.parse(fs.readFileSync(path.join(repoRoot, "Pulumi.yaml"), "utf8")).config;
+        const source = fs.readFileSync(path.join(repoRoot, "index.ts"), "utf8");
+        const read = [...source.matchAll(/config\.get(?:Number|Boolean|Object<[^>]+>)?\("(\w+)"\)/g)].map((m) => m[1]);
+        expect(read.length).toBeGreaterThan(15);
+        for (const k of read) {
+            expect({ k, type: declared[`private-registry:${k}`]?.type, hasDefault: "default" in (declared[`private-registry:${k}`] ?? {}) })
+                .toEqual({ k, type: expect.any(String), hasDefault: true });
+        }
+    });
+});

@@ -25,6 +25,8 @@ const settings: RegistrySettings = {
     dataVolumeName: config.get("dataVolumeName") ?? d.dataVolumeName,
     image: config.get("image") ?? d.image,
     memoryLimitMb: config.getNumber("memoryLimitMb") ?? d.memoryLimitMb,
+    blobDescriptorCache: config.getBoolean("blobDescriptorCache") ?? d.blobDescriptorCache,
+    http2: config.getBoolean("http2") ?? d.http2,
     firewallEnabled: config.getBoolean("firewallEnabled") ?? d.firewallEnabled,
     publicInterface: config.get("publicInterface") ?? d.publicInterface,
     registryAllowedCidrs: config.getObject<string[]>("registryAllowedCidrs") ?? d.registryAllowedCidrs,

@@ -40,6 +40,10 @@ export interface PrivateRegistryArgs {
     readonly image?: string;
     /** Memory limit of the registry container in MiB. Default 512. */
     readonly memoryLimitMb?: number;
+    /** Keep a cache of blob descriptors in the registry's memory. Default true. */
+    readonly blobDescriptorCache?: boolean;
+    /** Serve HTTP/2 to clients that offer it. Default true. */
+    readonly http2?: boolean;
     /** Install host firewall rules that leave only the registry port and SSH open. Default false. */
     readonly firewallEnabled?: boolean;
     /** The host's public interface the firewall applies to. Default "eth0". */
@@ -111,6 +115,8 @@ export class PrivateRegistry extends pulumi.ComponentResource {
             port: s.port,
             bindAddress: s.bindAddress,
             memoryLimitMb: s.memoryLimitMb,
+            blobDescriptorCache: s.blobDescriptorCache,
+            http2: s.http2,
         }, { parent: this, dependsOn: firewall ? [firewall] : [] });
 
         this.endpoint = pulumi.output(`${s.hostnames[0]}:${s.port}`);

@@ -21,6 +21,8 @@ export interface RegistrySettings {
     dataVolumeName: string;
     image: string;
     memoryLimitMb: number;
+    blobDescriptorCache: boolean;
+    http2: boolean;
     firewallEnabled: boolean;
     publicInterface: string;
     registryAllowedCidrs: string[];
@@ -43,6 +45,8 @@ export const defaultRegistrySettings = {
     dataVolumeName: "registry-data",
     image: "registry:2.8.3@sha256:a3d8aaa63ed8681a604f1dea0aa03f100d5895b6a58ace528858a7b332415373",
     memoryLimitMb: 512,
+    blobDescriptorCache: true,
+    http2: true,
     firewallEnabled: false,
     publicInterface: "eth0",
     registryAllowedCidrs: [] as string[],

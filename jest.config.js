@@ -2,6 +2,7 @@
 module.exports = {
   preset: "ts-jest",
   testEnvironment: "node",
+  reporters: ["default", "<rootDir>/tests/support/summaryReporter.js"],
   roots: ["<rootDir>/tests/unit"],
   testTimeout: 30000,
 };

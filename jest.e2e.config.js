@@ -1,0 +1,11 @@
+/** End-to-end suite: the dev stack applied for real on the local Docker engine. Needs root. */
+module.exports = {
+  preset: "ts-jest",
+  testEnvironment: "node",
+  reporters: ["default", "<rootDir>/tests/support/summaryReporter.js"],
+  roots: ["<rootDir>/tests/e2e"],
+  testMatch: ["**/*.e2e.test.ts"],
+  globalSetup: "<rootDir>/tests/e2e/support/prepareMachine.js",
+  testTimeout: 600000,
+  maxWorkers: 1,
+};

@@ -1,0 +1,98 @@
+/**
+ * command:local:Command, following pulumi-command: `create` runs on create; a change of
+ * `triggers` replaces (unless `update` is set); any other change runs `update` (or `create`
+ * when there is no `update`); `delete` runs on delete. PULUMI_COMMAND_STDOUT/STDERR carry the
+ * previous output into update and delete. command:remote:Command is refused (no SSH here).
+ */
+import { spawn } from "child_process";
+import type { OpContext, Props, ResourceHandler } from "../types";
+import { deepEqual, diffInputs } from "../schema";
+import type { Schema } from "../schema";
+
+const schema: Schema = {
+  create: {},
+  update: {},
+  delete: {},
+  environment: { map: true },
+  triggers: { forceNew: true, any: true },
+  interpreter: {},
+  dir: {},
+  stdin: {},
+  addPreviousOutputInEnv: { default: true },
+  logging: {},
+};
+
+async function run(ctx: OpContext, inputs: Props, cmd: string, previous?: Props): Promise<{ stdout: string; stderr: string }> {
+  const interpreter = (inputs.interpreter as string[] | undefined) ?? ["/bin/sh", "-c"];
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), ...((inputs.environment as Record<string, string>) ?? {}) };
+  if (previous && inputs.addPreviousOutputInEnv !== false) {
+    env.PULUMI_COMMAND_STDOUT = (previous.stdout as string | undefined) ?? "";
+    env.PULUMI_COMMAND_STDERR = (previous.stderr as string | undefined) ?? "";
+  }
+  const show = process.env.LOCAL_APPLY_SHOW_COMMAND_OUTPUT === "1";
+  return new Promise((resolve, reject) => {
+    const child = spawn(interpreter[0], [...interpreter.slice(1), cmd], {
+      cwd: (inputs.dir as string | undefined) || process.cwd(),
+      env,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    let combined = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      combined += d.toString();
+      if (show) ctx.log(`  | ${d.toString().trimEnd()}`);
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+      combined += d.toString();
+      if (show) ctx.log(`  | ${d.toString().trimEnd()}`);
+    });
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      if (code === 0) resolve({ stdout: stdout.replace(/\n$/, ""), stderr: stderr.replace(/\n$/, "") });
+      else {
+        const status = code !== null ? `exit status ${code}` : `signal: ${String(signal)}`;
+        reject(new Error(`${status}: running ${JSON.stringify(cmd)}:\n${combined.trimEnd()}`));
+      }
+    });
+    // A command that does not read its stdin may exit first: ignore EPIPE.
+    child.stdin.on("error", () => {});
+    child.stdin.end((inputs.stdin as string | undefined) ?? "");
+  });
+}
+
+export const localCommand: ResourceHandler = {
+  type: "command:local:Command",
+  schema,
+  validate(inputs) {
+    const interp = inputs.interpreter;
+    if (interp !== undefined && (!Array.isArray(interp) || interp.length === 0)) {
+      throw new Error("command:local:Command: interpreter must be a non-empty list");
+    }
+  },
+  diff(olds, news) {
+    const d = diffInputs(schema, olds, news);
+    const triggersChanged = !deepEqual(olds.triggers ?? null, news.triggers ?? null);
+    const replaces = triggersChanged && !news.update ? ["triggers"] : [];
+    return { changed: d.changed, replaces };
+  },
+  async create(ctx, inputs) {
+    const out = inputs.create ? await run(ctx, inputs, inputs.create as string) : { stdout: "", stderr: "" };
+    return { id: `${ctx.name}${Math.random().toString(36).slice(2, 10)}`, outputs: { ...inputs, ...out } };
+  },
+  async update(ctx, _id, _olds, news, oldOutputs) {
+    const cmd = (news.update as string | undefined) || (news.create as string | undefined);
+    const out = cmd ? await run(ctx, news, cmd, oldOutputs) : { stdout: oldOutputs.stdout, stderr: oldOutputs.stderr };
+    return { ...news, ...out };
+  },
+  async delete(ctx, _id, inputs, outputs) {
+    if (inputs.delete) await run(ctx, inputs, inputs.delete as string, outputs);
+  },
+};
+
+/** Refused with a clear message: the harness has no SSH. */
+export const remoteCommandRefusal =
+  "command:remote:Command runs over SSH, which the local apply harness does not support " +
+  "(use a stack with an empty sshHost, so the product uses command:local:Command)";

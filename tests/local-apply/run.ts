@@ -1,0 +1,182 @@
+/**
+ * up / down / output, in-process (the CLI runs these; the programmatic API spawns the CLI so
+ * each run gets a fresh Pulumi runtime, like `pulumi up` does).
+ */
+import * as path from "path";
+import { configEnv, loadStackConfig } from "./config";
+import { Engine } from "./engine";
+import { LocalMonitor } from "./monitor";
+import { addSecret, say, warn } from "./redact";
+import { loadState, saveState } from "./state";
+import type { StackOutput } from "./types";
+
+export interface RunOptions {
+  projectDir: string;
+  stack: string;
+  /** The program's entry, default <projectDir>/index.ts. */
+  program?: string;
+  config?: Record<string, unknown>;
+  secretConfig?: Record<string, unknown>;
+}
+
+/* eslint-disable @typescript-eslint/no-require-imports, @typescript-eslint/no-explicit-any */
+
+function summary(counts: Record<string, number>): string {
+  const parts = Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${n} ${k === "same" ? "unchanged" : k === "create" ? "created" : k === "update" ? "updated" : k === "replace" ? "replaced" : "deleted"}`);
+  return `Resources: ${parts.length ? parts.join(", ") : "none"}`;
+}
+
+export async function up(opts: RunOptions): Promise<number> {
+  const projectDir = path.resolve(opts.projectDir);
+  const cfg = loadStackConfig(projectDir, opts.stack, opts.config, opts.secretConfig);
+  for (const k of cfg.secretKeys) addSecret(cfg.values[k]);
+  for (const k of cfg.undecryptable) {
+    warn(`warning: ${k} is encrypted in Pulumi.${opts.stack}.yaml and cannot be decrypted here; pass it with --secret ${k}=...`);
+  }
+  Object.assign(process.env, configEnv(cfg));
+  process.chdir(projectDir);
+
+  const pulumi = require("@pulumi/pulumi");
+  const pulumiDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
+  const settings = require(path.join(pulumiDir, "runtime/settings.js"));
+  const stateMod = require(path.join(pulumiDir, "runtime/state.js"));
+
+  const state = loadState(projectDir, opts.stack, cfg.project);
+  const engine = new Engine(state, { projectDir });
+  say(`Updating stack ${opts.stack} (project ${cfg.project}, local apply harness)`);
+  await engine.deletePendingFromEarlierRun();
+
+  const monitor = new LocalMonitor(engine, opts.stack, cfg.project, cfg.values);
+  settings.setMockOptions(monitor, cfg.project, opts.stack, false);
+  const store = stateMod.getStore();
+  store.supportsSecrets = true;
+  store.supportsResourceReferences = false;
+  store.supportsOutputValues = false;
+  store.supportsDeletedWith = true;
+  store.supportsAliasSpecs = true;
+  store.supportsParameterization = true;
+  pulumi.runtime.setAllConfig(
+    Object.fromEntries(Object.entries(cfg.values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
+    cfg.secretKeys,
+  );
+
+  const unexpected: unknown[] = [];
+  const onRejection = (reason: unknown) => {
+    const msg = reason instanceof Error ? reason.message : String(reason);
+    if (engine.errors.some((e) => msg.includes(e.error.message) || e.error.message.includes(msg))) return;
+    unexpected.push(reason);
+  };
+  process.on("unhandledRejection", onRejection);
+
+  const program = path.resolve(projectDir, opts.program ?? "index.ts");
+  let programError: unknown;
+  try {
+    await pulumi.runtime.runInPulumiStack(async () => {
+      const exp = require(program);
+      const val = typeof exp === "function" ? exp() : exp?.default !== undefined && Object.keys(exp).length === 1 ? exp.default : exp;
+      return await (typeof val === "function" ? val() : val);
+    });
+  } catch (e) {
+    programError = e;
+  }
+  try {
+    await settings.waitForRPCs();
+  } catch (e) {
+    programError ??= e;
+  }
+  await new Promise((r) => setImmediate(r));
+  process.off("unhandledRejection", onRejection);
+
+  const failures = [...engine.errors.map((e) => `${e.urn}: ${e.error.message}`)];
+  if (programError && !engine.errors.some((e) => String((programError as Error)?.message ?? programError).includes(e.error.message))) {
+    failures.push(`program: ${programError instanceof Error ? (programError.stack ?? programError.message) : String(programError)}`);
+  }
+  for (const u of unexpected) failures.push(`program: ${u instanceof Error ? (u.stack ?? u.message) : String(u)}`);
+  if (failures.length > 0) {
+    engine.persist();
+    warn(`error: update failed; no resources were deleted.\n${failures.map((f) => `  - ${f}`).join("\n")}`);
+    warn(summary(engine.counts));
+    return 1;
+  }
+
+  try {
+    await engine.deleteUnregistered();
+  } catch (e) {
+    engine.persist();
+    warn(`error: ${(e as Error).message}`);
+    return 1;
+  }
+  const outs = monitor.stackOutputs ?? { values: {}, secretKeys: [] };
+  const stackOutputs: Record<string, StackOutput> = {};
+  for (const [k, v] of Object.entries(outs.values)) stackOutputs[k] = { value: v, secret: outs.secretKeys.includes(k) };
+  state.outputs = stackOutputs;
+  engine.persist();
+  saveState(projectDir, state);
+  say(summary(engine.counts));
+  const names = Object.keys(stackOutputs).sort();
+  if (names.length) say(`Outputs:\n${names.map((k) => `    ${k}: ${brief(stackOutputs[k])}`).join("\n")}`);
+  return 0;
+}
+
+function brief(o: StackOutput): string {
+  if (o.secret) return "[secret]";
+  const text = JSON.stringify(o.value) ?? "undefined";
+  return text.length > 90 ? `${text.substring(0, 87)}...` : text;
+}
+
+export async function down(opts: RunOptions): Promise<number> {
+  const projectDir = path.resolve(opts.projectDir);
+  const cfg = loadStackConfig(projectDir, opts.stack, opts.config, opts.secretConfig);
+  process.chdir(projectDir);
+  const state = loadState(projectDir, opts.stack, cfg.project);
+  const engine = new Engine(state, { projectDir });
+  say(`Destroying stack ${opts.stack} (project ${cfg.project}, local apply harness)`);
+  try {
+    await engine.destroyAll();
+  } catch (e) {
+    engine.persist();
+    warn(`error: ${(e as Error).message}`);
+    return 1;
+  }
+  state.outputs = {};
+  engine.persist();
+  saveState(projectDir, state);
+  say(summary(engine.counts));
+  return 0;
+}
+
+export function readOutputs(projectDir: string, stack: string): Record<string, StackOutput> {
+  const cfgProject = loadStackConfig(path.resolve(projectDir), stack).project;
+  return loadState(path.resolve(projectDir), stack, cfgProject).outputs;
+}
+
+/** Prints outputs like `pulumi stack output` ([secret] unless showSecrets). */
+export function printOutputs(outputs: Record<string, StackOutput>, json: boolean, showSecrets: boolean, only?: string): void {
+  const shown = (o: StackOutput) => (o.secret && !showSecrets ? "[secret]" : o.value);
+  if (only !== undefined) {
+    const o = outputs[only];
+    if (!o) throw new Error(`current stack does not have output property '${only}'`);
+    const v = shown(o);
+    process.stdout.write((json ? JSON.stringify(v, null, 2) : typeof v === "string" ? v : JSON.stringify(v)) + "\n");
+    return;
+  }
+  if (json) {
+    const obj = Object.fromEntries(Object.entries(outputs).map(([k, o]) => [k, shown(o)]));
+    process.stdout.write(JSON.stringify(obj, null, 2) + "\n");
+    return;
+  }
+  const keys = Object.keys(outputs).sort();
+  let text = `Current stack outputs (${keys.length}):\n`;
+  if (keys.length) {
+    const w = Math.max(6, ...keys.map((k) => k.length));
+    text += `    ${"OUTPUT".padEnd(w)}  VALUE\n`;
+    for (const k of keys) {
+      const v = shown(outputs[k]);
+      text += `    ${k.padEnd(w)}  ${typeof v === "string" ? v : JSON.stringify(v)}\n`;
+    }
+  }
+  // Secret outputs are already masked by their flag, as `pulumi stack output` does.
+  process.stdout.write(text);
+}

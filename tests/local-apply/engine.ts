@@ -75,6 +75,9 @@ export class Engine {
   readonly registered = new Set<string>();
   readonly errors: { urn: string; error: Error }[] = [];
   readonly counts: Record<string, number> = { create: 0, same: 0, update: 0, replace: 0, delete: 0 };
+  /** Steps under way, and when the last one started or ended (to notice a stalled program). */
+  inFlight = 0;
+  lastActivity = Date.now();
   private readonly clients = new Map<string, Docker>();
   private readonly providerInputs = new Map<string, Props>();
   private readonly now: () => Date;
@@ -136,6 +139,8 @@ export class Engine {
   async apply(goal: Goal): Promise<ApplyResult> {
     if (this.registered.has(goal.urn)) throw new Error(`Duplicate resource URN '${goal.urn}'; try giving it a unique name`);
     this.registered.add(goal.urn);
+    this.inFlight++;
+    this.lastActivity = Date.now();
     try {
       return await this.applyInner(goal);
     } catch (e) {
@@ -143,6 +148,9 @@ export class Engine {
       this.errors.push({ urn: goal.urn, error });
       warn(`  error: ${describe(goal)}: ${error.message}`);
       throw error;
+    } finally {
+      this.inFlight--;
+      this.lastActivity = Date.now();
     }
   }
 

@@ -10,7 +10,10 @@ export function addSecret(value: unknown): void {
     if (value.length >= 4) {
       secrets.add(value);
       // Multi-line secrets (PEM): also hide each longer line on its own.
-      for (const line of value.split("\n")) if (line.trim().length >= 16) secrets.add(line.trim());
+      for (const line of value.split("\n")) {
+        const l = line.trim();
+        if (l.length >= 16 && !/^-----(BEGIN|END) /.test(l)) secrets.add(l);
+      }
     }
     return;
   }

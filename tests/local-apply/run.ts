@@ -72,19 +72,36 @@ export async function up(opts: RunOptions): Promise<number> {
 
   const program = path.resolve(projectDir, opts.program ?? "index.ts");
   let programError: unknown;
-  try {
+  // After a failed step the resources that wait on it never register, so the program never
+  // settles: stop waiting once a step failed and nothing has moved for a while. A program whose
+  // promises can no longer settle at all empties the event loop ("beforeExit").
+  let stalledTimer: NodeJS.Timeout | undefined;
+  let onBeforeExit: (() => void) | undefined;
+  const stalled = new Promise<"stalled" | "hung">((resolve) => {
+    stalledTimer = setInterval(() => {
+      if (engine.errors.length > 0 && engine.inFlight === 0 && Date.now() - engine.lastActivity > 1500) resolve("stalled");
+    }, 250);
+    stalledTimer.unref();
+    onBeforeExit = () => resolve("hung");
+    process.on("beforeExit", onBeforeExit);
+  });
+  const finished = (async () => {
     await pulumi.runtime.runInPulumiStack(async () => {
       const exp = require(program);
       const val = typeof exp === "function" ? exp() : exp?.default !== undefined && Object.keys(exp).length === 1 ? exp.default : exp;
       return await (typeof val === "function" ? val() : val);
     });
+    await settings.waitForRPCs();
+    return "done" as const;
+  })();
+  try {
+    const how = await Promise.race([finished, stalled]);
+    if (how === "hung") programError = new Error("the program did not finish: promises are still pending but nothing can settle them");
   } catch (e) {
     programError = e;
-  }
-  try {
-    await settings.waitForRPCs();
-  } catch (e) {
-    programError ??= e;
+  } finally {
+    clearInterval(stalledTimer);
+    if (onBeforeExit) process.off("beforeExit", onBeforeExit);
   }
   await new Promise((r) => setImmediate(r));
   process.off("unhandledRejection", onRejection);

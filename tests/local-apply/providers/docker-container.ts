@@ -27,7 +27,7 @@ export const containerSchema: Schema = {
   hostname: F,
   domainname: F,
   command: F,
-  entrypoint: F,
+  entrypoints: F,
   user: F,
   dns: { forceNew: true, set: true },
   dnsOpts: { forceNew: true, set: true },
@@ -168,7 +168,7 @@ function buildCreateOptions(inputs: Props, imageId: string): Docker.ContainerCre
   };
   if (inputs.envs) config.Env = inputs.envs as string[];
   if (inputs.command) config.Cmd = inputs.command as string[];
-  if (inputs.entrypoint) config.Entrypoint = inputs.entrypoint as string[];
+  if (inputs.entrypoints) config.Entrypoint = inputs.entrypoints as string[];
   if (inputs.user) config.User = s("user");
   if (inputs.workingDir) config.WorkingDir = s("workingDir");
 
@@ -315,7 +315,7 @@ async function readOutputs(docker: Docker, id: string, inputs: Props, extra: Pro
     name: info.Name.replace(/^\//, ""),
     hostname: inputs.hostname ?? info.Config.Hostname,
     command: inputs.command ?? info.Config.Cmd ?? [],
-    entrypoint: inputs.entrypoint ?? info.Config.Entrypoint ?? [],
+    entrypoints: inputs.entrypoints ?? info.Config.Entrypoint ?? [],
     logDriver: inputs.logDriver ?? info.HostConfig.LogConfig?.Type,
     bridge: "",
     networkData,

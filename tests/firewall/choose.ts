@@ -1,6 +1,6 @@
-import { Deployment, DirectDeployment } from "./deploy";
+import { Deployment, DirectDeployment, HarnessDeployment } from "./deploy";
 
 /** The deployment the suite drives. */
 export function chooseDeployment(): Deployment {
-    return new DirectDeployment();
+    return process.env.RFWT_DIRECT === "1" ? new DirectDeployment() : new HarnessDeployment();
 }

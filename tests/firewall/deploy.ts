@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import {
+    defaultFirewallInstallOptions,
     FirewallInstallOptions,
     FirewallRuleOptions,
     renderAsRoot,
@@ -28,8 +29,10 @@ export interface Deployment {
     applyCommand(): Promise<string>;
     /** Everything destroyed the way the stack does it. */
     down(): Promise<void>;
-    /** Best-effort removal of whatever is left, for afterAll. Never throws. */
+    /** Best-effort removal of whatever is left (also by a crashed earlier run). Never throws. */
     cleanup(): Promise<void>;
+    /** Removes the deployment's own temp files; last thing in afterAll. */
+    dispose(): void;
 }
 
 export const firewallOptions: FirewallRuleOptions = {
@@ -91,6 +94,85 @@ export class DirectDeployment implements Deployment {
     async cleanup(): Promise<void> {
         await run("sh", ["-c", renderAsRoot(renderFirewallRemoveScript(this.install))]);
         await run("docker", ["rm", "-f", this.containerName]);
+    }
+
+    dispose(): void {
         fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+}
+
+const repoRoot = path.resolve(__dirname, "../..");
+
+/**
+ * The real thing: index.ts with the dev stack's config, applied by the local harness
+ * (tests/local-apply), which runs the firewall's command:local:Command create/delete for real.
+ * The stack lives in its own project directory (copies of Pulumi.yaml and Pulumi.dev.yaml), so
+ * its state never mixes with a dev deployment or another suite's.
+ */
+export class HarnessDeployment implements Deployment {
+    readonly description = "dev stack through the local apply harness";
+    readonly containerName = "rfwt-registry";
+    readonly registryPort = 5000;
+    /** The component's defaults: the stack installs where a real host boots from. */
+    readonly install = defaultFirewallInstallOptions;
+    caFile?: string;
+    private readonly projectDir: string;
+
+    constructor() {
+        this.projectDir = fs.mkdtempSync(path.join(os.tmpdir(), "rfwt-stack-"));
+        for (const f of ["Pulumi.yaml", "Pulumi.dev.yaml"]) fs.copyFileSync(path.join(repoRoot, f), path.join(this.projectDir, f));
+    }
+
+    private async harness(args: string[]): Promise<string> {
+        return must("npm", ["run", "-s", "local", "--", ...args, "--stack", "dev", "--project-dir", this.projectDir,
+            "--program", path.join(repoRoot, "index.ts")], { timeoutMs: 300_000 });
+    }
+
+    private async up(firewall: boolean): Promise<void> {
+        const config: Record<string, string> = {
+            containerName: this.containerName,
+            dataVolumeName: `${this.containerName}-data`,
+            port: String(this.registryPort),
+            // The certificate names the test interfaces' addresses, so the probes verify TLS.
+            ipAddresses: JSON.stringify(["127.0.0.1", topo.hostV4, topo.sideHostV4]),
+            firewallEnabled: String(firewall),
+            publicInterface: firewallOptions.publicInterface,
+            registryAllowedCidrs: JSON.stringify(firewallOptions.registryAllowedCidrs),
+            sshAllowedCidrs: JSON.stringify(firewallOptions.sshAllowedCidrs),
+        };
+        await this.harness(["up", ...Object.entries(config).flatMap(([k, v]) => ["--config", `private-registry:${k}=${v}`])]);
+        const outputs = JSON.parse(await this.harness(["output", "--json", "--show-secrets"]));
+        this.caFile = path.join(this.projectDir, "ca.crt");
+        fs.writeFileSync(this.caFile, outputs.caCertPem);
+    }
+
+    upWithoutFirewall(): Promise<void> { return this.up(false); }
+    upWithFirewall(): Promise<void> { return this.up(true); }
+
+    /** The create command exactly as the stack declared and the harness ran it. */
+    async applyCommand(): Promise<string> {
+        const state = JSON.parse(fs.readFileSync(path.join(this.projectDir, ".local-state", "dev.json"), "utf8"));
+        const commands = state.resources.filter((r: any) => r.type === "command:local:Command");
+        if (commands.length !== 1) throw new Error(`expected one command:local:Command in the stack, found ${commands.length}`);
+        return commands[0].inputs.create;
+    }
+
+    async down(): Promise<void> {
+        await this.harness(["down"]);
+    }
+
+    async cleanup(): Promise<void> {
+        const state = path.join(this.projectDir, ".local-state", "dev.json");
+        if (fs.existsSync(state)) await this.harness(["down"]).catch(() => undefined);
+        // Whatever a crashed run left: the rules (same script the component declares), the
+        // container and its volumes (all named after the container).
+        await run("sh", ["-c", renderAsRoot(renderFirewallRemoveScript(this.install))]);
+        await run("docker", ["rm", "-f", this.containerName]);
+        await run("docker", ["volume", "rm", `${this.containerName}-data`, `${this.containerName}-config`]);
+    }
+
+    /** Removes the stack's project directory; call once, at the very end. */
+    dispose(): void {
+        fs.rmSync(this.projectDir, { recursive: true, force: true });
     }
 }

@@ -11,8 +11,8 @@ import { firewallUnitName } from "../../components/firewallRules";
 import { chooseDeployment } from "./choose";
 import { restartDockerd, waitForContainer } from "./dockerd";
 import {
-    assertPrefixesUnused, createTopology, destroyTopology, echoThrough, hosts, must, probe, registryProbe, run,
-    startHelper, stopHelper, topo,
+    assertPrefixesUnused, createTopology, destroyTopology, echoThrough, flushNeighbours, hosts, must, probe, probeMany, registryProbe,
+    run, startHelper, stopHelper, target, topo,
 } from "./net";
 import { counter, matchedInterfaces, tableCount, tableExists, tableRules, tableText } from "./nft";
 
@@ -36,17 +36,18 @@ function registryOutcome(r: { code: number; status: string; stderr: string }): s
 
 /** Probes every (host, port) pair in parallel: registry over TLS, the rest as TCP connects. */
 async function probeMatrix(): Promise<Matrix> {
-    const jobs: Array<Promise<[string, string]>> = [];
+    await flushNeighbours();
+    const jobs: Array<Promise<Array<[string, string]>>> = [];
     for (const h of hosts) {
-        jobs.push(registryProbe(h.ns, topo.hostV4, deployment.registryPort, deployment.caFile).then((r) => [`${h.ns} registry`, registryOutcome(r)]));
-        for (const port of [22, ...otherPorts]) {
-            jobs.push(probe(h.ns, topo.hostV4, port).then((r) => [`${h.ns} ${port}`, r.result]));
-        }
-        for (const port of [22, 8080]) {
-            jobs.push(probe(h.ns, topo.hostV6, port).then((r) => [`${h.ns} v6 ${port}`, r.result]));
-        }
+        jobs.push(registryProbe(h.ns, topo.hostV4, deployment.registryPort, deployment.caFile)
+            .then((r) => [[`${h.ns} registry`, registryOutcome(r)]]));
+        const targets: Array<[string, string]> = [
+            ...[22, ...otherPorts].map((port): [string, string] => [`${h.ns} ${port}`, target(topo.hostV4, port)]),
+            ...[22, 8080].map((port): [string, string] => [`${h.ns} v6 ${port}`, target(topo.hostV6, port)]),
+        ];
+        jobs.push(probeMany(h.ns, targets.map(([, t]) => t)).then((results) => targets.map(([key, t]) => [key, results[t]])));
     }
-    return Object.fromEntries(await Promise.all(jobs));
+    return Object.fromEntries((await Promise.all(jobs)).flat());
 }
 
 function expectedMatrix(firewalled: boolean): Matrix {
@@ -61,6 +62,15 @@ function expectedMatrix(firewalled: boolean): Matrix {
     }
     return m;
 }
+
+const inputOnlyTable = "rfwt_input_only";
+const inputOnlyRuleset = `table inet ${inputOnlyTable} {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		iifname "${topo.publicInterface}" tcp dport ${deployment.registryPort} drop
+	}
+}
+`;
 
 /** The registry answers again from the allowed host (after Docker or the rules came back). */
 async function waitForRegistry(timeoutMs = 30_000): Promise<void> {
@@ -90,6 +100,10 @@ beforeAll(async () => {
             throw new Error(`table inet private_registry exists for ${interfaces.join(", ")}; refusing to touch it`);
         }
     }
+    const installed = `${deployment.install.persistDir}/firewall.nft`;
+    if (fs.existsSync(installed) && !fs.readFileSync(installed, "utf8").includes(`iifname != "${topo.publicInterface}"`)) {
+        throw new Error(`${installed} exists for another interface; refusing to touch it`);
+    }
     await deployment.cleanup();
     await destroyTopology();
     await assertPrefixesUnused();
@@ -111,8 +125,10 @@ beforeAll(async () => {
 afterAll(async () => {
     for (const s of sockets) s.destroy();
     for (const h of helpers) await stopHelper(h);
+    await run("nft", ["delete", "table", "inet", inputOnlyTable]);
     await deployment.cleanup();
     await destroyTopology();
+    deployment.dispose();
 }, 120_000);
 
 describe(`RegistryFirewall on a real kernel (${deployment.description})`, () => {
@@ -134,6 +150,17 @@ describe(`RegistryFirewall on a real kernel (${deployment.description})`, () => 
         outboundSocket.setEncoding("utf8");
         outboundSocket.on("data", (d: string) => outboundEchoes.push(...d.split("\n").filter(Boolean)));
         expect(await echoThrough(inboundClient, "before")).toBe(true);
+    });
+
+    it("a rule on the input path alone, as ufw writes it, does not stop the registry port", async () => {
+        // Why the firewall needs a forward chain: Docker's DNAT sends published-port traffic past input.
+        await must("nft", ["-f", "-"], { input: inputOnlyRuleset });
+        try {
+            expect(registryOutcome(await registryProbe(topo.out.ns, topo.hostV4, deployment.registryPort, deployment.caFile))).toBe("401");
+            expect(await probe(topo.out.ns, topo.hostV4, deployment.registryPort)).toBe("connected");
+        } finally {
+            await run("nft", ["delete", "table", "inet", inputOnlyTable]);
+        }
     });
 
     it("with the firewall, only the registry port (allowlisted) and SSH (allowlisted) are open on the public interface", async () => {
@@ -185,8 +212,8 @@ describe(`RegistryFirewall on a real kernel (${deployment.description})`, () => 
         expect(await matchedInterfaces()).toEqual([topo.publicInterface]);
         // Same host, same ports, through the second (unfirewalled) interface.
         const side = topo.side.ns;
-        expect((await probe(side, topo.hostV4, 8080)).result).toBe("connected");
-        expect((await probe(side, topo.hostV4, 2375)).result).toBe("connected");
+        expect(await probe(side, topo.hostV4, 8080)).toBe("connected");
+        expect(await probe(side, topo.hostV4, 2375)).toBe("connected");
         expect(registryOutcome(await registryProbe(side, topo.hostV4, deployment.registryPort, deployment.caFile))).toBe("401");
         // Loopback goes through docker-proxy.
         const local = await run("curl", ["-sS", ...(deployment.caFile ? ["--cacert", deployment.caFile] : ["-k"]), "--max-time", "5",
@@ -202,7 +229,7 @@ describe(`RegistryFirewall on a real kernel (${deployment.description})`, () => 
         expect(await tableCount()).toBe(1);
         expect((await tableRules()).length).toBe(ruleCount);
         expect(await tableText()).toBe(before);
-        expect((await probe(topo.out.ns, topo.hostV4, 8080)).result).toBe("timeout");
+        expect(await probe(topo.out.ns, topo.hostV4, 8080)).toBe("timeout");
     });
 
     it("reloads the installed rules after they are flushed, as at boot", async () => {
@@ -221,7 +248,7 @@ describe(`RegistryFirewall on a real kernel (${deployment.description})`, () => 
 
         const loaded = await tableText();
         await must("nft", ["delete", "table", "inet", "private_registry"]);
-        expect((await probe(topo.out.ns, topo.hostV4, 8080)).result).toBe("connected");
+        expect(await probe(topo.out.ns, topo.hostV4, 8080)).toBe("connected");
 
         // What systemd runs at boot: the unit's ExecStart, verbatim.
         await must(execStart[0], execStart.slice(1));
@@ -246,6 +273,6 @@ describe(`RegistryFirewall on a real kernel (${deployment.description})`, () => 
         expect(fs.existsSync(`${deployment.install.persistDir}/firewall.nft`)).toBe(false);
         expect(fs.existsSync(`${deployment.install.systemdUnitDir}/${firewallUnitName}`)).toBe(false);
         expect(fs.existsSync(`${deployment.install.systemdUnitDir}/multi-user.target.wants/${firewallUnitName}`)).toBe(false);
-        expect((await probe(topo.out.ns, topo.hostV4, 8080)).result).toBe("connected");
+        expect(await probe(topo.out.ns, topo.hostV4, 8080)).toBe("connected");
     });
 });

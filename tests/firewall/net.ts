@@ -122,11 +122,26 @@ export type ProbeResult = "connected" | "refused" | "timeout" | "error";
 
 const binDir = path.join(__dirname, "bin");
 
-/** One TCP connection attempt from a namespace. */
-export async function probe(ns: string, host: string, port: number, timeoutMs = 2000): Promise<{ result: ProbeResult; ms: number }> {
-    const r = await inNs(ns, process.execPath, [path.join(binDir, "probe.js"), host, String(port), String(timeoutMs)], timeoutMs + 10_000);
+/** Target notation of probe.js: host:port, IPv6 hosts in brackets. */
+export const target = (host: string, port: number) => (host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`);
+
+/** TCP connection attempts from one namespace to several targets at once; target -> result. */
+export async function probeMany(ns: string, targets: string[], timeoutMs = 2000): Promise<Record<string, ProbeResult>> {
+    const r = await inNs(ns, process.execPath, [path.join(binDir, "probe.js"), String(timeoutMs), ...targets], timeoutMs + 20_000);
     if (r.code !== 0) throw new Error(`probe from ${ns} failed: ${r.stderr}`);
-    return JSON.parse(r.stdout);
+    const parsed: Record<string, { result: ProbeResult }> = JSON.parse(r.stdout);
+    return Object.fromEntries(Object.entries(parsed).map(([t, v]) => [t, v.result]));
+}
+
+/** One TCP connection attempt from a namespace. */
+export async function probe(ns: string, host: string, port: number, timeoutMs = 2000): Promise<ProbeResult> {
+    return (await probeMany(ns, [target(host, port)], timeoutMs))[target(host, port)];
+}
+
+/** Forgets learned neighbours on both ends, so IPv6 has to run neighbour discovery through the rules again. */
+export async function flushNeighbours(): Promise<void> {
+    await must("ip", ["-6", "neigh", "flush", "dev", topo.publicInterface]);
+    for (const h of hosts) await must("ip", ["-n", h.ns, "-6", "neigh", "flush", "dev", "eth0"]);
 }
 
 /** HTTPS GET /v2/ from a namespace with curl; returns curl's exit code and the HTTP status. */

@@ -7,6 +7,7 @@
 import * as path from "path";
 import type { Engine, Goal } from "./engine";
 import { makeUrn } from "./engine";
+import { handlerFor } from "./providers/index";
 import { NotImplementedError } from "./schema";
 import type { Props, ResourceOptions } from "./types";
 
@@ -127,6 +128,7 @@ export class LocalMonitor extends mocksMod.MockMonitor {
     let goal: Goal | undefined;
     try {
       refuseUnsupported(req);
+      if (custom) handlerFor(type); // refuse an unimplemented type by its own name, before its provider
       const { values, secretKeys } = deserializeStruct(req.getObject(), `${type} ${name}`);
       if (custom && !type.startsWith("pulumi:providers:")) {
         provider = req.getProvider() || (await this.defaultProvider(type.split(":")[0], req.getVersion()));

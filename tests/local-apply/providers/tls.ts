@@ -122,7 +122,9 @@ interface IssueParams {
 
 async function issue(ctx: OpContext, p: IssueParams): Promise<Props & { id: string }> {
   const { inputs } = p;
-  const notBefore = ctx.now();
+  // Issued at the real time (so clients accept it); LOCAL_APPLY_NOW only moves the renewal check.
+  void ctx;
+  const notBefore = new Date(Math.floor(Date.now() / 1000) * 1000);
   const notAfter = new Date(notBefore.getTime() + Number(inputs.validityPeriodHours) * 3600e3);
   const serial = serialHex();
   const isCA = inputs.isCaCertificate === true;

@@ -1,0 +1,10 @@
+/** The local apply harness's own tests that need no Docker (run: npm run test:local-apply). */
+module.exports = {
+  preset: "ts-jest",
+  testEnvironment: "node",
+  rootDir: "../..",
+  roots: ["<rootDir>/tests/local-apply"],
+  testMatch: ["**/*.test.ts"],
+  testPathIgnorePatterns: ["\\.docker\\.test\\.ts$", "/fixtures/"],
+  testTimeout: 120000,
+};

@@ -12,6 +12,7 @@
  */
 import * as path from "path";
 import { parseConfigFlag, readProject } from "./config";
+import { redact } from "./redact";
 import { down, printOutputs, readOutputs, up } from "./run";
 
 interface Args {
@@ -106,7 +107,7 @@ if (require.main === module) {
       process.exit(code);
     },
     (err) => {
-      process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.stderr.write(redact(`error: ${err instanceof Error ? err.message : String(err)}`) + "\n");
       process.exit(1);
     },
   );

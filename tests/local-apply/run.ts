@@ -7,7 +7,7 @@ import { configEnv, loadStackConfig } from "./config";
 import { Engine } from "./engine";
 import { LocalMonitor } from "./monitor";
 import { addSecret, say, warn } from "./redact";
-import { loadState, saveState } from "./state";
+import { loadState, lockStack, saveState } from "./state";
 import type { StackOutput } from "./types";
 
 export interface RunOptions {
@@ -37,6 +37,7 @@ export async function up(opts: RunOptions): Promise<number> {
   }
   Object.assign(process.env, configEnv(cfg));
   process.chdir(projectDir);
+  lockStack(projectDir, opts.stack);
 
   const pulumi = require("@pulumi/pulumi");
   const pulumiDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
@@ -147,6 +148,7 @@ export async function down(opts: RunOptions): Promise<number> {
   const projectDir = path.resolve(opts.projectDir);
   const cfg = loadStackConfig(projectDir, opts.stack, opts.config, opts.secretConfig);
   process.chdir(projectDir);
+  lockStack(projectDir, opts.stack);
   const state = loadState(projectDir, opts.stack, cfg.project);
   const engine = new Engine(state, { projectDir });
   say(`Destroying stack ${opts.stack} (project ${cfg.project}, local apply harness)`);

@@ -77,3 +77,42 @@ export function deletionOrder(records: ResourceRecord[]): ResourceRecord[] {
 export function describe(rec: { type: string; name: string }): string {
   return `${rec.type} ${rec.name}`;
 }
+
+/**
+ * Takes the stack's lock (.local-state/<stack>.lock holding the pid), so two runs on one stack
+ * cannot interleave; a lock left by a process that is gone is taken over. Returns the release.
+ */
+export function lockStack(projectDir: string, stack: string): () => void {
+  const file = statePath(projectDir, stack).replace(/\.json$/, ".lock");
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: "wx", mode: 0o600 });
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        try {
+          if (fs.readFileSync(file, "utf8") === String(process.pid)) fs.unlinkSync(file);
+        } catch {
+          /* already gone */
+        }
+      };
+      process.once("exit", release);
+      return release;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      const pid = Number(fs.readFileSync(file, "utf8"));
+      let alive = false;
+      try {
+        process.kill(pid, 0);
+        alive = pid !== process.pid;
+      } catch {
+        alive = false;
+      }
+      if (alive) throw new Error(`stack ${stack} is being updated by another local apply run (pid ${pid}); wait for it to finish`);
+      fs.unlinkSync(file);
+    }
+  }
+  throw new Error(`could not lock stack ${stack}`);
+}

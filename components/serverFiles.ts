@@ -46,12 +46,16 @@ export function registryFilesDigest(files: RegistryFileContents): string {
 /**
  * Runs once as root before the registry starts: a fresh docker volume's root is owned by root,
  * and data from an older registry that ran as root may be too, but the registry runs unprivileged.
+ * The volume must not stay empty: Docker copies the image's /var/lib/registry (owner included)
+ * onto an empty volume each time a container mounts it, which would hand it back to root.
  * Only busybox applets that the official (Alpine) image has are used.
  */
 export function renderInitScript(uid: number, gid: number): string {
     return [
         "set -eu",
-        `if [ "$(stat -c %u:%g ${registryDataDir})" != "${uid}:${gid}" ]; then chown -R ${uid}:${gid} ${registryDataDir}; fi`,
+        `mkdir -p ${registryDataDir}/docker`,
+        `if [ "$(stat -c %u:%g ${registryDataDir}/docker)" != "${uid}:${gid}" ]; then chown -R ${uid}:${gid} ${registryDataDir}; fi`,
+        `chown ${uid}:${gid} ${registryDataDir}`,
         `chown ${uid}:${gid} ${initConfigMount}`,
         `chmod 0500 ${initConfigMount}`,
     ].join("\n");

@@ -31,7 +31,9 @@ describe("registryFilesDigest", () => {
 describe("renderInitScript", () => {
     it("hands the data volume to the registry's user only when it isn't theirs yet", () => {
         const script = renderInitScript(1000, 1000);
-        expect(script).toContain('if [ "$(stat -c %u:%g /var/lib/registry)" != "1000:1000" ]; then chown -R 1000:1000 /var/lib/registry; fi');
+        expect(script).toContain('if [ "$(stat -c %u:%g /var/lib/registry/docker)" != "1000:1000" ]; then chown -R 1000:1000 /var/lib/registry; fi');
+        // Never leaves the volume empty, or Docker's copy-up gives it back to root at the next mount.
+        expect(script.indexOf("mkdir -p /var/lib/registry/docker")).toBeLessThan(script.indexOf("chown"));
         expect(script.split("\n")[0]).toBe("set -eu");
     });
 });

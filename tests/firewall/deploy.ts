@@ -140,7 +140,8 @@ export class HarnessDeployment implements Deployment {
             registryAllowedCidrs: JSON.stringify(firewallOptions.registryAllowedCidrs),
             sshAllowedCidrs: JSON.stringify(firewallOptions.sshAllowedCidrs),
         };
-        await this.harness(["up", ...Object.entries(config).flatMap(([k, v]) => ["--config", `private-registry:${k}=${v}`])]);
+        const out = await this.harness(["up", ...Object.entries(config).flatMap(([k, v]) => ["--config", `private-registry:${k}=${v}`])]);
+        console.log(`local up (firewallEnabled=${firewall}):\n${out.split("\n").filter((l) => /^[+~-]|^Resources/.test(l)).join("\n")}`);
         const outputs = JSON.parse(await this.harness(["output", "--json", "--show-secrets"]));
         this.caFile = path.join(this.projectDir, "ca.crt");
         fs.writeFileSync(this.caFile, outputs.caCertPem);

@@ -22,7 +22,7 @@ const helpers: ChildProcess[] = [];
 const sockets: net.Socket[] = [];
 let inboundClient: ChildProcess & { lines: string[] };
 let outboundSocket: net.Socket;
-let outboundEchoes: string[] = [];
+const outboundEchoes: string[] = [];
 
 type Matrix = Record<string, string>;
 

@@ -19,6 +19,8 @@ export interface LoadResult {
     non2xx: number;
     /** Connect, read, write errors and timeouts. */
     errors: number;
+    /** CPU the registry's container used per completed request, in milliseconds (from its cgroup). */
+    registryCpuMsPerRequest?: number;
 }
 
 export interface LoadSpec {

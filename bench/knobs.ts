@@ -1,0 +1,128 @@
+/**
+ * `npm run bench -- --knobs`: the stack under each bcrypt cost and knob setting, each next to the
+ * same baseline in the same window, so the settings can be compared with each other and against
+ * the targets. Request capacity and the layered image's push/pull (where per-request costs
+ * show); the single big layer is left out: a handful of requests move its gigabyte, so neither
+ * the bcrypt cost nor the blob descriptor cache can move its time, and docker speaks HTTP/1.1.
+ */
+import { measureCapacity } from "./capacity";
+import { Cleanup } from "./cleanup";
+import { TestImage } from "./images";
+import { machineInfo, versions } from "./machine";
+import { BenchOptions } from "./options";
+import { measurePushPull } from "./pushPull";
+import { capacityFigure, capacityTarget, CapacityFigure, pushPullFigures, Results, TimeFigure, timeTarget } from "./report";
+import type { Session } from "./run";
+import { stackSetting } from "./stackSettings";
+
+export interface KnobVariant {
+    name: string;
+    config: string[];
+}
+
+export const knobVariants: KnobVariant[] = [
+    { name: "defaults", config: [] },
+    { name: "bcryptCost=4", config: ["bcryptCost=4"] },
+    { name: "bcryptCost=10", config: ["bcryptCost=10"] },
+    { name: "blobDescriptorCache=false", config: ["blobDescriptorCache=false"] },
+    { name: "http2=false", config: ["http2=false"] },
+];
+
+export interface KnobDeps {
+    setUp(o: BenchOptions, cleanup: Cleanup, withSingle: boolean): Promise<{ session: Session; images: TestImage[] }>;
+    pushProbe(client: Session["client"], probe: TestImage, targets: Session["targets"]): Promise<Record<string, string>>;
+    checkStackWritable(t: Session["stackTarget"], image: string, workarounds: string[]): Promise<void>;
+    log(msg: string): void;
+    commandLine: string;
+}
+
+export async function runKnobs(o: BenchOptions, cleanup: Cleanup, deps: KnobDeps): Promise<Results> {
+    const machine = machineInfo();
+    const { session: s, images } = await deps.setUp(o, cleanup, false);
+    const vers = await versions(o.image);
+    const layered = images[1];
+    const figures: Results["figures"] = {};
+    const settings: Record<string, unknown> = {};
+    let blobPaths = s.blobPaths;
+    for (const v of knobVariants) {
+        deps.log(`variant ${v.name}: npm run local -- up --stack ${o.stack}${[...o.stackConfig, ...v.config].map((c) => ` --config ${c}`).join("")}`);
+        const stackTarget = await s.stack.up(v.config);
+        await deps.checkStackWritable(stackTarget, o.image, s.workarounds);
+        const targets = [stackTarget, s.baselineTarget];
+        if (v !== knobVariants[0]) blobPaths = await deps.pushProbe(s.client, s.probe, targets);
+        const all = [...o.stackConfig, ...v.config];
+        settings[v.name] = {
+            configOverrides: all,
+            bcryptCost: stackSetting("bcryptCost", o.stack, all),
+            blobDescriptorCache: stackSetting("blobDescriptorCache", o.stack, all),
+            http2: stackSetting("http2", o.stack, all),
+        };
+        const cap = await measureCapacity(targets, blobPaths, { runs: o.loadRuns, seconds: o.loadSeconds, connections: o.connections, warmupSeconds: 1 }, s.workDir, deps.log);
+        const pp = await measurePushPull(s.client, layered, "bench/layered", targets, o.pushPullRuns, deps.log);
+        figures[`${v.name}.authCapacityGetV2`] = capacityFigure("getV2", cap, o.connections, o.loadSeconds);
+        figures[`${v.name}.authCapacityBlobHead`] = capacityFigure("blobHead", cap, o.connections, o.loadSeconds);
+        for (const [k, f] of Object.entries(pushPullFigures("LayeredImage", `a ${layered.layers}-layer image (${o.layerKiB} KiB of random data per layer)`, { layers: layered.layers, bytesPerLayer: layered.bytesPerLayer }, pp))) {
+            figures[`${v.name}.${k}`] = f;
+        }
+    }
+    if (!s.stackBroughtUp) {
+        deps.log(`putting stack ${o.stack} back to its own settings`);
+        await s.stack.up([]);
+    }
+    return {
+        title: "private-registry benchmark: bcrypt cost and knobs of the stack",
+        mode: "knobs",
+        date: new Date().toISOString(),
+        command: deps.commandLine,
+        durationSeconds: 0,
+        machine,
+        versions: vers,
+        setup: {
+            stack: { stack: o.stack, variants: settings },
+            baseline: { host: s.baselineTarget.host, bcryptCost: s.baselineBcryptCost },
+            load: { connections: o.connections, runs: o.loadRuns, secondsPerRun: o.loadSeconds, getTool: "wrk", headTool: "ab" },
+            pushPullRuns: o.pushPullRuns,
+            variants: knobVariants,
+        },
+        figures,
+        observations: { workarounds: s.workarounds },
+    };
+}
+
+export function renderKnobsMarkdown(r: Results): string {
+    const L: string[] = [];
+    const m = r.machine;
+    const v = r.versions;
+    const load = (r.setup as { load: { connections: number; runs: number; secondsPerRun: number } }).load;
+    L.push("# Benchmark: bcrypt cost and knobs of the stack", "");
+    L.push(`Produced by \`${r.command}\` on ${r.date} (${Math.round(r.durationSeconds / 6) / 10} min). Raw runs: [knobs.json](knobs.json). The main figures, with the stack's defaults, are in [RESULTS.md](RESULTS.md).`, "");
+    L.push(`- **Machine:** ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB RAM; kernel ${m.kernel}. Load average at start ${m.loadAverageAtStart.join(" / ")}${m.loadAverageAtEnd ? `, at end ${m.loadAverageAtEnd.join(" / ")}` : ""}.`);
+    L.push(`- **Versions:** ${v.registryBinary} (\`${v.registryImage}\`) for both; Docker ${v.dockerServer}; ${v.wrk}; ${v.ab}.`);
+    L.push(`- **Method:** each variant is an \`up\` of the stack with that one setting changed (the harness replaces the container), then, next to the same baseline (\`htpasswd -Bbn\`, cost 5) in the same window: request capacity at ${load.connections} connections (${load.runs} run(s) × ${load.secondsPerRun} s; GET with wrk, HEAD with ab) and the layered image's push and pull (${(r.setup as { pushPullRuns: number }).pushPullRuns} runs, medians).`);
+    L.push("");
+    L.push(`| Variant | GET /v2/ auth req/s | GET auth ÷ unauth | GET CPU-implied ratio | HEAD blob auth req/s | HEAD auth ÷ unauth | HEAD CPU-implied ratio | push stack ÷ baseline | pull stack ÷ baseline | Targets (≥ ${capacityTarget}; ≤ ${timeTarget}) |`);
+    L.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    const variants = (r.setup as { variants: KnobVariant[] }).variants;
+    for (const kv of variants) {
+        const g = r.figures[`${kv.name}.authCapacityGetV2`] as CapacityFigure;
+        const h = r.figures[`${kv.name}.authCapacityBlobHead`] as CapacityFigure;
+        const push = r.figures[`${kv.name}.pushLayeredImage`] as TimeFigure;
+        const pull = r.figures[`${kv.name}.pullLayeredImage`] as TimeFigure;
+        if (!g || !h || !push || !pull) continue;
+        const met = g.target.met && h.target.met && push.target.met && pull.target.met;
+        const cpu = (f: CapacityFigure) => f.stack.registryCpuMsPerRequest ? `${f.stack.registryCpuMsPerRequest.cpuImpliedRatio} (${f.stack.registryCpuMsPerRequest.authenticated.median} / ${f.stack.registryCpuMsPerRequest.unauthenticated.median} ms)` : "—";
+        L.push(`| ${kv.name} | ${g.stack.authenticated.median} | ${g.stack.ratio} | ${cpu(g)} | ${h.stack.authenticated.median} | ${h.stack.ratio} | ${cpu(h)} | ${push.ratio} (${push.stack.median} s / ${push.baseline.median} s) | ${pull.ratio} (${pull.stack.median} s / ${pull.baseline.median} s) | ${met ? "all met" : "not all met"} |`);
+    }
+    L.push("");
+    L.push("Baseline in the same windows (authenticated ÷ unauthenticated, GET / HEAD): " + variants.map((kv) => {
+        const g = r.figures[`${kv.name}.authCapacityGetV2`] as CapacityFigure | undefined;
+        const h = r.figures[`${kv.name}.authCapacityBlobHead`] as CapacityFigure | undefined;
+        return g && h ? `${kv.name}: ${g.baseline.ratio} / ${h.baseline.ratio}` : "";
+    }).filter(Boolean).join("; ") + ".");
+    L.push("");
+    L.push("CPU-implied ratio: the registry container's CPU per unauthenticated request ÷ per authenticated request (ms per request, authenticated / unauthenticated, in brackets), from its cgroup; the capacity ratio a CPU-bound registry shows, and much less moved by other work on the machine than requests/s.");
+    L.push("");
+    const w = (r.observations.workarounds as string[] | undefined) ?? [];
+    for (const x of w) L.push(`**${x}**`, "");
+    return L.join("\n");
+}

@@ -1,0 +1,47 @@
+/**
+ * Push and pull wall time of one test image with the real docker client, for every target.
+ * Before each run both registries are emptied and restarted, so every push uploads every layer;
+ * before each pull the image is removed locally (all tags, so its layers go too), so every pull
+ * downloads and unpacks every layer. The targets take turns going first.
+ */
+import { DockerClient } from "./dockerClient";
+import { TestImage } from "./images";
+import { RegistryTarget, wipeRegistry } from "./target";
+
+export interface PushPullResults {
+    /** target label → seconds per run. */
+    push: Record<string, number[]>;
+    pull: Record<string, number[]>;
+}
+
+export function imageRef(t: RegistryTarget, repository: string): string {
+    return `${t.host}/${repository}:latest`;
+}
+
+export async function measurePushPull(
+    client: DockerClient, image: TestImage, repository: string, targets: RegistryTarget[], runs: number,
+    log: (msg: string) => void,
+): Promise<PushPullResults> {
+    const res: PushPullResults = { push: {}, pull: {} };
+    for (const t of targets) {
+        res.push[t.label] = [];
+        res.pull[t.label] = [];
+    }
+    for (let run = 0; run < runs; run++) {
+        const order = run % 2 === 0 ? targets : [...targets].reverse();
+        for (const t of targets) await client.tag(image.id, imageRef(t, repository));
+        for (const t of targets) await wipeRegistry(t);
+        for (const t of order) {
+            const s = await client.push(imageRef(t, repository));
+            res.push[t.label].push(s);
+            log(`  run ${run + 1}/${runs} ${t.label.padEnd(8)} push ${repository} ${s.toFixed(2)} s`);
+        }
+        for (const t of order) {
+            await client.removeImage(image.id);
+            const s = await client.pull(imageRef(t, repository));
+            res.pull[t.label].push(s);
+            log(`  run ${run + 1}/${runs} ${t.label.padEnd(8)} pull ${repository} ${s.toFixed(2)} s`);
+        }
+    }
+    return res;
+}

@@ -1,0 +1,243 @@
+/** results.json and RESULTS.md: one key per figure with the raw runs, the median and the ratio. */
+import * as fs from "fs";
+import * as path from "path";
+import { CapacityResults, KindResults, RequestKind, requestKinds } from "./capacity";
+import { MachineInfo, Versions } from "./machine";
+import { PushPullResults } from "./pushPull";
+import { UpTiming } from "./stack";
+import { ratio, round, Series, series } from "./stats";
+
+export const capacityTarget = 0.6;
+export const timeTarget = 1.0;
+
+export interface CapacitySide {
+    authenticated: Series;
+    unauthenticated: Series;
+    /** authenticated ÷ unauthenticated (of the medians). */
+    ratio: number;
+    /**
+     * CPU the registry's container used per request (its cgroup), in ms: the registry's own cost,
+     * which the machine's other work moves much less than requests/s. cpuImpliedRatio is
+     * unauthenticated ÷ authenticated CPU per request, the capacity ratio a CPU-bound registry
+     * would show.
+     */
+    registryCpuMsPerRequest?: { authenticated: Series; unauthenticated: Series; cpuImpliedRatio: number };
+}
+
+export interface CapacityFigure {
+    description: string;
+    unit: "requests/s";
+    tool: string;
+    connections: number;
+    secondsPerRun: number;
+    stack: CapacitySide;
+    baseline: CapacitySide;
+    /** Stack ÷ baseline, of the authenticated medians. */
+    stackToBaselineAuthenticated: number;
+    target: { what: string; met: boolean };
+}
+
+export interface TimeFigure {
+    description: string;
+    unit: "s";
+    image: { layers: number; bytesPerLayer: number };
+    stack: Series;
+    baseline: Series;
+    /** Stack ÷ baseline, of the medians. */
+    ratio: number;
+    target: { what: string; met: boolean };
+}
+
+export interface UpFigure {
+    description: string;
+    unit: "s";
+    stack: Series & { phases: UpTiming; harnessStartSeconds: number } | null;
+    baseline: Series & { what: string };
+    note?: string;
+}
+
+export interface Results {
+    title: string;
+    mode: string;
+    date: string;
+    command: string;
+    durationSeconds: number;
+    machine: MachineInfo;
+    versions: Versions;
+    setup: Record<string, unknown>;
+    figures: Record<string, CapacityFigure | TimeFigure | UpFigure>;
+    observations: Record<string, unknown>;
+}
+
+export function capacityFigure(kind: RequestKind, cap: CapacityResults, connections: number, seconds: number): CapacityFigure {
+    const tool = requestKinds.find((k) => k.kind === kind)!.tool;
+    const side = (k: KindResults): CapacitySide => {
+        const a = series(k.authenticated.map((r) => r.requestsPerSecond), 1);
+        const u = series(k.unauthenticated.map((r) => r.requestsPerSecond), 1);
+        const side: CapacitySide = { authenticated: a, unauthenticated: u, ratio: ratio(a.median, u.median) };
+        const cpuA = k.authenticated.map((r) => r.registryCpuMsPerRequest);
+        const cpuU = k.unauthenticated.map((r) => r.registryCpuMsPerRequest);
+        if ([...cpuA, ...cpuU].every((x) => x !== undefined)) {
+            const ca = series(cpuA as number[]);
+            const cu = series(cpuU as number[]);
+            side.registryCpuMsPerRequest = { authenticated: ca, unauthenticated: cu, cpuImpliedRatio: ratio(cu.median, ca.median) };
+        }
+        return side;
+    };
+    const stack = side(cap.stack[kind]);
+    const baseline = side(cap.baseline[kind]);
+    return {
+        description: kind === "getV2"
+            ? "GET /v2/ at a fixed number of keep-alive connections, with and without basic-auth credentials (unauthenticated requests get 401)"
+            : "HEAD of a pushed layer blob, /v2/<repo>/blobs/<digest>, with and without basic-auth credentials (unauthenticated requests get 401)",
+        unit: "requests/s",
+        tool,
+        connections,
+        secondsPerRun: seconds,
+        stack,
+        baseline,
+        stackToBaselineAuthenticated: ratio(stack.authenticated.median, baseline.authenticated.median),
+        target: { what: `stack authenticated ÷ unauthenticated ≥ ${capacityTarget}`, met: stack.ratio >= capacityTarget },
+    };
+}
+
+export function timeFigure(description: string, image: { layers: number; bytesPerLayer: number }, stackRuns: number[], baselineRuns: number[]): TimeFigure {
+    const stack = series(stackRuns);
+    const baseline = series(baselineRuns);
+    const r = ratio(stack.median, baseline.median);
+    return { description, unit: "s", image, stack, baseline, ratio: r, target: { what: `stack ÷ baseline ≤ ${timeTarget}`, met: r <= timeTarget } };
+}
+
+export function pushPullFigures(prefix: string, what: string, image: { layers: number; bytesPerLayer: number }, pp: PushPullResults): Record<string, TimeFigure> {
+    return {
+        [`push${prefix}`]: timeFigure(`docker push of ${what}: wall time, registry emptied before each run`, image, pp.push.stack, pp.push.baseline),
+        [`pull${prefix}`]: timeFigure(`docker pull of ${what}: wall time, local image removed before each pull`, image, pp.pull.stack, pp.pull.baseline),
+    };
+}
+
+function size(bytes: number): string {
+    if (bytes >= 2 ** 30) return `${round(bytes / 2 ** 30, 2)} GiB`;
+    if (bytes >= 2 ** 20) return `${round(bytes / 2 ** 20, 2)} MiB`;
+    return `${round(bytes / 1024, 1)} KiB`;
+}
+
+function imageText(image: { layers: number; bytesPerLayer: number }): string {
+    return image.layers === 1 ? `1 layer of ${size(image.bytesPerLayer)}` : `${image.layers} layers × ${size(image.bytesPerLayer)}`;
+}
+
+function yesNo(met: boolean): string {
+    return met ? "**met**" : "**not met**";
+}
+
+function isCapacity(f: unknown): f is CapacityFigure {
+    return (f as CapacityFigure).unit === "requests/s";
+}
+
+function isTime(f: unknown): f is TimeFigure {
+    return (f as TimeFigure).image !== undefined;
+}
+
+export function renderMarkdown(r: Results): string {
+    const L: string[] = [];
+    const v = r.versions;
+    const m = r.machine;
+    L.push(`# Benchmark: the stack against the seed guide's registry`, "");
+    L.push(`Produced by \`${r.command}\` on ${r.date} (${r.mode} run, ${round(r.durationSeconds / 60, 1)} min including set-up and clean-up). Raw runs: [results.json](results.json).`, "");
+    L.push(`- **Machine:** ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB RAM; kernel ${m.kernel}; ${m.os}. Load average at start ${m.loadAverageAtStart.join(" / ")}${m.loadAverageAtEnd ? `, at end ${m.loadAverageAtEnd.join(" / ")}` : ""} (1/5/15 min).`);
+    L.push(`- **Versions:** ${v.registryBinary} in image \`${v.registryImage}\` (${v.registryImageId.slice(0, 19)}…) for both; Docker ${v.dockerServer} (client ${v.dockerClient}); Node ${v.node}; ${v.wrk}; ${v.ab}; ${v.openssl}.`);
+    const s = r.setup as { stack: Record<string, unknown>; baseline: Record<string, unknown>; load: Record<string, unknown> };
+    L.push(`- **Stack:** \`${s.stack.stack}\` stack via the local apply harness${(s.stack.configOverrides as string[]).length ? ` with ${(s.stack.configOverrides as string[]).map((c) => `\`${c}\``).join(", ")}` : ", its own defaults (no overrides)"}: bcrypt cost ${s.stack.bcryptCost}, blob descriptor cache ${s.stack.blobDescriptorCache ? "on" : "off"}, HTTP/2 ${s.stack.http2 ? "on" : "off"}, memory limit ${s.stack.memoryLimitMb} MiB, ECDSA P-256 certificate; at ${s.stack.host}.`);
+    L.push(`- **Baseline:** \`${s.baseline.command}\`; htpasswd from \`htpasswd -Bbn\` (bcrypt cost ${s.baseline.bcryptCost}), self-signed RSA 4096 certificate from \`openssl req\`; at ${s.baseline.host}.`);
+    L.push(`- **Load:** ${s.load.connections} connections, ${s.load.runs} run(s) of ${s.load.secondsPerRun} s per figure and target, interleaved; GET with wrk (Lua script for the Authorization header), HEAD with ab -k -i (wrk 4.1 hangs on HEAD responses that carry a Content-Length).`);
+    L.push("");
+    L.push("## Results", "");
+    L.push("| Figure | Stack | Baseline | Stack ÷ baseline | Target |");
+    L.push("| --- | ---: | ---: | ---: | --- |");
+    for (const [key, f] of Object.entries(r.figures)) {
+        if (isCapacity(f)) {
+            const name = key === "authCapacityGetV2" ? "GET /v2/" : "HEAD blob";
+            L.push(`| ${name} authenticated, req/s (median) | ${f.stack.authenticated.median} | ${f.baseline.authenticated.median} | ${f.stackToBaselineAuthenticated} | |`);
+            L.push(`| ${name} unauthenticated, req/s (median) | ${f.stack.unauthenticated.median} | ${f.baseline.unauthenticated.median} | ${ratio(f.stack.unauthenticated.median, f.baseline.unauthenticated.median)} | |`);
+            L.push(`| ${name}: authenticated ÷ unauthenticated | ${f.stack.ratio} | ${f.baseline.ratio} | | stack ≥ ${capacityTarget}: ${yesNo(f.target.met)} |`);
+            const cs = f.stack.registryCpuMsPerRequest;
+            const cb = f.baseline.registryCpuMsPerRequest;
+            if (cs && cb) {
+                L.push(`| ${name} registry CPU per request, authenticated / unauthenticated, ms | ${cs.authenticated.median} / ${cs.unauthenticated.median} | ${cb.authenticated.median} / ${cb.unauthenticated.median} | | |`);
+                L.push(`| ${name}: CPU-implied authenticated ÷ unauthenticated | ${cs.cpuImpliedRatio} | ${cb.cpuImpliedRatio} | | (cross-check) |`);
+            }
+        } else if (isTime(f)) {
+            const verb = key.startsWith("push") ? "push" : "pull";
+            L.push(`| docker ${verb}, ${imageText(f.image)}, s (median of ${f.stack.runs.length}) | ${f.stack.median} | ${f.baseline.median} | ${f.ratio} | ≤ ${timeTarget}: ${yesNo(f.target.met)} |`);
+        } else {
+            const u = f as UpFigure;
+            L.push(`| \`up\` (image already local) → first authenticated 200 from /v2/, s | ${u.stack ? u.stack.median : "not measured"} | ${u.baseline.median} (\`docker run\`) | | |`);
+        }
+    }
+    L.push("");
+    const up = r.figures.upToFirstAuthenticated200 as UpFigure | undefined;
+    if (up?.stack) {
+        const p = up.stack.phases;
+        const fmt = (x: number | undefined) => (x === undefined ? "—" : `${round(x, 2)} s`);
+        L.push("### Where the time to the first authenticated 200 goes", "");
+        L.push(`Seconds from starting \`npm run local -- up --stack ${s.stack.stack}\`:`, "");
+        L.push("| Point | At |", "| --- | ---: |");
+        L.push(`| first Docker event of the stack (harness start-up: ts-node, the program, keys, bcrypt) | ${fmt(p.firstDockerEvent)} |`);
+        L.push(`| registry container started | ${fmt(p.registryContainerStart)} |`);
+        L.push(`| first answer from /v2/ (registry listening) | ${fmt(p.firstAnswer)} |`);
+        L.push(`| **first authenticated 200 from /v2/** | **${fmt(p.firstAuthenticated200)}** |`);
+        L.push(`| container healthy (first healthcheck; the harness waits for it) | ${fmt(p.healthy)} |`);
+        L.push(`| \`up\` exited | ${fmt(p.upExited)} |`);
+        L.push("");
+        L.push(`The harness CLI alone (\`npm run local -- --help\`: npm, ts-node, loading the harness) takes ${round(up.stack.harnessStartSeconds, 2)} s, a fixed cost of this harness; a real \`pulumi up\` has its own (CLI, plugins, language host) instead. The password for the poll was read from ${p.passwordFrom === "state-file" ? "the harness's state file as soon as it was written" : "`npm run local -- output` after `up`"}.`);
+        L.push("");
+    }
+    L.push("## Raw runs", "");
+    L.push("| Figure | Target | Runs |", "| --- | --- | --- |");
+    for (const [key, f] of Object.entries(r.figures)) {
+        if (isCapacity(f)) {
+            for (const side of ["stack", "baseline"] as const) {
+                L.push(`| ${key} authenticated | ${side} | ${f[side].authenticated.runs.join(", ")} |`);
+                L.push(`| ${key} unauthenticated | ${side} | ${f[side].unauthenticated.runs.join(", ")} |`);
+            }
+        } else if (isTime(f)) {
+            L.push(`| ${key} | stack | ${f.stack.runs.join(", ")} |`);
+            L.push(`| ${key} | baseline | ${f.baseline.runs.join(", ")} |`);
+        } else {
+            const u = f as UpFigure;
+            if (u.stack) L.push(`| ${key} | stack | ${u.stack.runs.join(", ")} |`);
+            L.push(`| ${key} | baseline | ${u.baseline.runs.join(", ")} |`);
+        }
+    }
+    L.push("");
+    const notes = r.observations.notes as string[] | undefined;
+    if (notes?.length) {
+        L.push("## Notes", "");
+        for (const n of notes) L.push(`- ${n}`);
+        L.push("");
+    }
+    return L.join("\n");
+}
+
+export function writeResults(dir: string, r: Results, basename = "results", render: (r: Results) => string = renderMarkdown): { json: string; md: string } {
+    fs.mkdirSync(dir, { recursive: true });
+    const json = path.join(dir, `${basename}.json`);
+    const md = path.join(dir, basename === "results" ? "RESULTS.md" : `${basename.toUpperCase()}.md`);
+    fs.writeFileSync(json, JSON.stringify(r, null, 2) + "\n");
+    fs.writeFileSync(md, render(r));
+    return { json, md };
+}
+
+/** Every number a figure reports, with its path; the smoke run checks all are positive. */
+export function figureNumbers(r: Results): { path: string; value: unknown }[] {
+    const out: { path: string; value: unknown }[] = [];
+    const walk = (prefix: string, v: unknown) => {
+        if (Array.isArray(v)) v.forEach((x, i) => walk(`${prefix}[${i}]`, x));
+        else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(`${prefix}.${k}`, x);
+        else if (typeof v === "number" || v === null || v === undefined) out.push({ path: prefix, value: v });
+    };
+    for (const [key, f] of Object.entries(r.figures)) {
+        const { description: _d, unit: _u, ...rest } = f as unknown as Record<string, unknown>;
+        walk(key, rest);
+    }
+    return out;
+}

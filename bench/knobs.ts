@@ -6,6 +6,7 @@
  * the bcrypt cost nor the blob descriptor cache can move its time, and docker speaks HTTP/1.1.
  */
 import { measureCapacity } from "./capacity";
+import { assertDataVolumeWritable } from "./dataVolume";
 import { Cleanup } from "./cleanup";
 import { TestImage } from "./images";
 import { machineInfo, versions } from "./machine";
@@ -31,7 +32,6 @@ export const knobVariants: KnobVariant[] = [
 export interface KnobDeps {
     setUp(o: BenchOptions, cleanup: Cleanup, withSingle: boolean): Promise<{ session: Session; images: TestImage[] }>;
     pushProbe(client: Session["client"], probe: TestImage, targets: Session["targets"]): Promise<Record<string, string>>;
-    checkStackWritable(t: Session["stackTarget"], image: string, workarounds: string[]): Promise<void>;
     log(msg: string): void;
     commandLine: string;
 }
@@ -47,7 +47,7 @@ export async function runKnobs(o: BenchOptions, cleanup: Cleanup, deps: KnobDeps
     for (const v of knobVariants) {
         deps.log(`variant ${v.name}: npm run local -- up --stack ${o.stack}${[...o.stackConfig, ...v.config].map((c) => ` --config ${c}`).join("")}`);
         const stackTarget = await s.stack.up(v.config);
-        await deps.checkStackWritable(stackTarget, o.image, s.workarounds);
+        await assertDataVolumeWritable(stackTarget.container);
         const targets = [stackTarget, s.baselineTarget];
         if (v !== knobVariants[0]) blobPaths = await deps.pushProbe(s.client, s.probe, targets);
         const all = [...o.stackConfig, ...v.config];
@@ -85,7 +85,7 @@ export async function runKnobs(o: BenchOptions, cleanup: Cleanup, deps: KnobDeps
             variants: knobVariants,
         },
         figures,
-        observations: { workarounds: s.workarounds },
+        observations: {},
     };
 }
 
@@ -122,7 +122,5 @@ export function renderKnobsMarkdown(r: Results): string {
     L.push("");
     L.push("CPU-implied ratio: the registry container's CPU per unauthenticated request ÷ per authenticated request (ms per request, authenticated / unauthenticated, in brackets), from its cgroup; the capacity ratio a CPU-bound registry shows, and much less moved by other work on the machine than requests/s.");
     L.push("");
-    const w = (r.observations.workarounds as string[] | undefined) ?? [];
-    for (const x of w) L.push(`**${x}**`, "");
     return L.join("\n");
 }

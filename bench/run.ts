@@ -15,7 +15,7 @@ import { nowMs, run } from "./exec";
 import { loadTestImage, TestImage } from "./images";
 import { renderKnobsMarkdown, runKnobs } from "./knobs";
 import { loadAverage, machineInfo, versions } from "./machine";
-import { ensureDataVolumeWritable } from "./dataVolume";
+import { assertDataVolumeWritable } from "./dataVolume";
 import { dockerClientHttpVersions } from "./observations";
 import { BenchOptions, defaultOutDir, parseOptions } from "./options";
 import { imageRef, measurePushPull } from "./pushPull";
@@ -66,17 +66,6 @@ export interface Session {
     stackBroughtUp: boolean;
     probe: TestImage;
     blobPaths: Record<string, string>;
-    /** Stack defects the benchmark had to work around, as reported to the user. */
-    workarounds: string[];
-}
-
-/** After every up: the stack's registry must be able to write its data volume. */
-export async function checkStackWritable(t: RegistryTarget, image: string, workarounds: string[]): Promise<void> {
-    const w = await ensureDataVolumeWritable(t.container, image);
-    if (w) {
-        log(`WARNING: ${w}`);
-        if (!workarounds.includes(w)) workarounds.push(w);
-    }
 }
 
 async function loadImages(o: BenchOptions, cleanup: Cleanup, withSingle: boolean): Promise<TestImage[]> {
@@ -129,8 +118,7 @@ export async function setUp(o: BenchOptions, cleanup: Cleanup, withSingle: boole
         upTiming = up.timing;
         log(`  first authenticated 200 after ${upTiming.firstAuthenticated200.toFixed(2)} s (up exited after ${upTiming.upExited.toFixed(2)} s)`);
     }
-    const workarounds: string[] = [];
-    await checkStackWritable(stackTarget, o.image, workarounds);
+    await assertDataVolumeWritable(stackTarget.container);
     const harnessStartSeconds = await stack.harnessStartSeconds();
 
     log(`baseline: docker run -d -p 127.0.0.1:${o.baselinePort}:5000 --restart=always … ${o.image}`);
@@ -150,7 +138,7 @@ export async function setUp(o: BenchOptions, cleanup: Cleanup, withSingle: boole
     return {
         session: {
             workDir, client, stack, stackTarget, baselineTarget, targets, upTiming, harnessStartSeconds,
-            baselineStartSeconds: baseline.startToFirst200Ms / 1000, baselineBcryptCost: baseline.bcryptCost, stackBroughtUp, probe, blobPaths, workarounds,
+            baselineStartSeconds: baseline.startToFirst200Ms / 1000, baselineBcryptCost: baseline.bcryptCost, stackBroughtUp, probe, blobPaths,
         },
         images,
     };
@@ -236,14 +224,12 @@ async function mainRun(o: BenchOptions, cleanup: Cleanup): Promise<Results> {
             upToFirstAuthenticated200: upFigure,
         },
         observations: {
-            workarounds: s.workarounds,
             dockerClientHttpVersions: httpVersions,
             loadDetails: cap,
             notes: [
-                ...s.workarounds.map((w) => `**${w}**`),
                 `The docker daemon spoke ${Object.keys(httpVersions.stack).join(", ") || "nothing"} to the stack and ${Object.keys(httpVersions.baseline).join(", ") || "nothing"} to the baseline (access logs), so the stack's HTTP/2 setting does not reach docker push/pull; wrk and ab speak HTTP/1.x too.`,
                 "Docker treats 127.0.0.0/8 registries as insecure (no certificate verification) whatever /etc/docker/certs.d says; both registries get that alike. The CAs were installed in /etc/docker/certs.d for the run all the same, and removed after.",
-                "Before every push run both registries are emptied (rm -rf of /var/lib/registry/docker in the container) and restarted, so their in-memory blob descriptor caches forget the deleted blobs and every layer is uploaded again; before every pull the image is removed locally.",
+                "Before every push run both registries are emptied (rm -rf of /var/lib/registry/docker/registry in the container) and restarted, so their in-memory blob descriptor caches forget the deleted blobs and every layer is uploaded again; before every pull the image is removed locally.",
                 "Both registries run the same image; the baseline's htpasswd comes from htpasswd -Bbn, whose default bcrypt cost is 5.",
             ],
         },
@@ -263,7 +249,7 @@ async function main(): Promise<number> {
     let results: Results | undefined;
     let failure: unknown;
     try {
-        results = o.knobs ? await runKnobs(o, cleanup, { setUp, pushProbe, checkStackWritable, log, commandLine: commandLine(o) }) : await mainRun(o, cleanup);
+        results = o.knobs ? await runKnobs(o, cleanup, { setUp, pushProbe, log, commandLine: commandLine(o) }) : await mainRun(o, cleanup);
     } catch (err) {
         failure = err;
         log(`error: ${err instanceof Error ? err.message : String(err)}`);

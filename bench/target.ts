@@ -79,11 +79,12 @@ export async function firstLayerDigest(t: RegistryTarget, repository: string, ta
 }
 
 /**
- * Empties the registry's storage and restarts it (its in-memory blob descriptor cache would
+ * Empties the registry's storage (keeping /var/lib/registry/docker, so the volume never becomes
+ * empty, which would let Docker's copy-up reset its owner) and restarts it (its in-memory blob descriptor cache would
  * otherwise still vouch for the deleted blobs), so the next push uploads every layer again.
  */
 export async function wipeRegistry(t: RegistryTarget): Promise<void> {
-    await runOk("docker", ["exec", t.container, "rm", "-rf", "/var/lib/registry/docker"]);
+    await runOk("docker", ["exec", t.container, "rm", "-rf", "/var/lib/registry/docker/registry"]);
     await runOk("docker", ["restart", "-t", "2", t.container]);
     await waitForAuthenticated200(t, 60_000);
 }

@@ -8,7 +8,7 @@ import * as path from "path";
  *   rfwt-pub 10.251.0.1/24, fd51:fa11::1/64 ==== uplink --[ br0 ]-- reg0  ======  rfwt-reg  10.251.0.10  fd51:fa11::10
  *      (the firewall's public interface)                        \-- ssh0  ======  rfwt-ssh  10.251.0.20  fd51:fa11::20
  *                                                               \-- out0  ======  rfwt-out  10.251.0.30  fd51:fa11::30
- *   rfwt-side 10.252.0.1/24 ======================================================  rfwt-side 10.252.0.2 (not firewalled)
+ *   rfwt-side 10.251.1.1/24 ======================================================  rfwt-side 10.251.1.2 (not firewalled)
  *
  * All three hosts reach the host through the one interface the firewall is scoped to. The root
  * namespace gets nothing but the two test interfaces' own addresses (and their connected routes).
@@ -18,9 +18,9 @@ export const topo = {
     sideInterface: "rfwt-side",
     hostV4: "10.251.0.1",
     hostV6: "fd51:fa11::1",
-    sideHostV4: "10.252.0.1",
+    sideHostV4: "10.251.1.1",
     lan: "rfwt-lan",
-    side: { ns: "rfwt-side", v4: "10.252.0.2" },
+    side: { ns: "rfwt-side", v4: "10.251.1.2" },
     reg: { ns: "rfwt-reg", v4: "10.251.0.10", v6: "fd51:fa11::10" },
     ssh: { ns: "rfwt-ssh", v4: "10.251.0.20", v6: "fd51:fa11::20" },
     out: { ns: "rfwt-out", v4: "10.251.0.30", v6: "fd51:fa11::30" },
@@ -112,7 +112,7 @@ export async function createTopology(): Promise<void> {
 export async function assertPrefixesUnused(): Promise<void> {
     const routes = await must("ip", ["route", "show"]);
     const routes6 = await must("ip", ["-6", "route", "show"]);
-    for (const prefix of ["10.251.", "10.252."]) {
+    for (const prefix of ["10.251.0.", "10.251.1."]) {
         if (routes.split("\n").some((l) => l.startsWith(prefix))) throw new Error(`${prefix}x is already routed here:\n${routes}`);
     }
     if (routes6.split("\n").some((l) => l.startsWith("fd51:fa11:"))) throw new Error(`fd51:fa11::/64 is already routed here`);

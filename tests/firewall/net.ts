@@ -120,14 +120,14 @@ export async function assertPrefixesUnused(): Promise<void> {
 
 export type ProbeResult = "connected" | "refused" | "timeout" | "error";
 
-const binDir = path.join(__dirname, "bin");
+const agentsDir = path.join(__dirname, "agents");
 
 /** Target notation of probe.js: host:port, IPv6 hosts in brackets. */
 export const target = (host: string, port: number) => (host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`);
 
 /** TCP connection attempts from one namespace to several targets at once; target -> result. */
 export async function probeMany(ns: string, targets: string[], timeoutMs = 2000): Promise<Record<string, ProbeResult>> {
-    const r = await inNs(ns, process.execPath, [path.join(binDir, "probe.js"), String(timeoutMs), ...targets], timeoutMs + 20_000);
+    const r = await inNs(ns, process.execPath, [path.join(agentsDir, "probe.js"), String(timeoutMs), ...targets], timeoutMs + 20_000);
     if (r.code !== 0) throw new Error(`probe from ${ns} failed: ${r.stderr}`);
     const parsed: Record<string, { result: ProbeResult }> = JSON.parse(r.stdout);
     return Object.fromEntries(Object.entries(parsed).map(([t, v]) => [t, v.result]));
@@ -154,7 +154,7 @@ export async function registryProbe(ns: string, host: string, port: number, caFi
 
 /** Starts a long-running node helper (optionally inside a namespace) and waits for its first line. */
 export async function startHelper(ns: string | undefined, script: string, args: string[], ready: string): Promise<ChildProcess & { lines: string[] }> {
-    const argv = [path.join(binDir, script), ...args];
+    const argv = [path.join(agentsDir, script), ...args];
     // `ip netns exec` execs the program, so the PID we get is the helper's own.
     const child = (ns
         ? spawn("ip", ["netns", "exec", ns, process.execPath, ...argv], { stdio: ["pipe", "pipe", "pipe"] })

@@ -123,12 +123,17 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+    // Every step runs even if an earlier one fails, so nothing is left behind.
+    const errors: unknown[] = [];
+    const attempt = async (step: () => unknown) => { try { await step(); } catch (err) { errors.push(err); } };
     for (const s of sockets) s.destroy();
-    for (const h of helpers) await stopHelper(h);
-    await run("nft", ["delete", "table", "inet", inputOnlyTable]);
-    await deployment.cleanup();
-    await destroyTopology();
-    deployment.dispose();
+    // Clients before the listeners they talk to.
+    for (const h of [...helpers].reverse()) await attempt(() => stopHelper(h));
+    await attempt(() => run("nft", ["delete", "table", "inet", inputOnlyTable]));
+    await attempt(() => deployment.cleanup());
+    await attempt(() => destroyTopology());
+    await attempt(() => deployment.dispose());
+    if (errors.length > 0) throw errors[0];
 }, 120_000);
 
 describe(`RegistryFirewall on a real kernel (${deployment.description})`, () => {

@@ -192,13 +192,18 @@ export async function echoThrough(client: ChildProcess & { lines: string[] }, te
     return false;
 }
 
-/** Stops a helper this suite started, by its PID only. */
+/** Stops a helper this suite started, by its PID only. Never throws. */
 export async function stopHelper(child: ChildProcess | undefined): Promise<void> {
-    if (!child || child.exitCode !== null || child.pid === undefined) return;
-    const exited = new Promise((r) => child.once("exit", r));
-    process.kill(child.pid, "SIGTERM");
+    const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
+    if (!running() || child!.pid === undefined) return;
+    const exited = new Promise((r) => child!.once("exit", r));
+    const signal = (name: NodeJS.Signals) => {
+        // It may have exited on its own a moment ago (ESRCH): that is what we wanted anyway.
+        try { process.kill(child!.pid!, name); } catch { /* gone */ }
+    };
+    signal("SIGTERM");
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([exited, new Promise((r) => { timer = setTimeout(r, 2000); })]);
     clearTimeout(timer);
-    if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, "SIGKILL");
+    if (running()) signal("SIGKILL");
 }

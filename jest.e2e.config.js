@@ -5,7 +5,7 @@ module.exports = {
   reporters: ["default", "<rootDir>/tests/support/summaryReporter.js"],
   roots: ["<rootDir>/tests/e2e"],
   testMatch: ["**/*.e2e.test.ts"],
-  globalSetup: "<rootDir>/tests/e2e/support/prepareMachine.js",
+  globalSetup: "<rootDir>/tests/setup/jestGlobalSetup.js",
   testTimeout: 600000,
   maxWorkers: 1,
 };

@@ -4,7 +4,7 @@ module.exports = {
   testEnvironment: "node",
   reporters: ["default", "<rootDir>/tests/support/summaryReporter.js"],
   roots: ["<rootDir>/tests/firewall"],
-  globalSetup: "<rootDir>/tests/e2e/support/prepareMachine.js",
+  globalSetup: "<rootDir>/tests/setup/jestGlobalSetup.js",
   testTimeout: 60000,
   maxWorkers: 1,
 };

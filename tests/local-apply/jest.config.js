@@ -2,6 +2,7 @@
 module.exports = {
   preset: "ts-jest",
   testEnvironment: "node",
+  reporters: ["default", "<rootDir>/tests/support/summaryReporter.js"],
   rootDir: "../..",
   roots: ["<rootDir>/tests/local-apply"],
   testMatch: ["**/*.test.ts"],

@@ -3,5 +3,5 @@ const { execFileSync } = require("child_process");
 const path = require("path");
 
 module.exports = async () => {
-  execFileSync("bash", [path.join(__dirname, "../../setup/prepare-machine.sh")], { stdio: "inherit" });
+  execFileSync("bash", [path.join(__dirname, "prepare-machine.sh")], { stdio: "inherit" });
 };

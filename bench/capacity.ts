@@ -1,7 +1,9 @@
 /**
  * Request capacity at a fixed number of connections: GET /v2/ (wrk) and HEAD of a blob (ab), each
- * with and without credentials, for every target. Runs are interleaved (run by run, the targets
- * take turns going first) so that a slow patch of the machine hits both alike.
+ * with and without credentials, for every target. Each run measures a target's authenticated and
+ * unauthenticated requests back to back (a pair, whose ratio is one sample of the figure), and
+ * the targets take turns going first, so that a slow patch of a shared machine hits both sides of
+ * a ratio alike.
  */
 import { runAb } from "./ab";
 import { containerCpuNs, containerId } from "./cpu";
@@ -63,8 +65,8 @@ export async function measureCapacity(
     for (let run = 0; run < plan.runs; run++) {
         const order = run % 2 === 0 ? targets : [...targets].reverse();
         for (const { kind, method, tool } of requestKinds.filter((k) => kinds.includes(k.kind))) {
-            for (const authenticated of [true, false]) {
-                for (const t of order) {
+            for (const t of order) {
+                for (const authenticated of [true, false]) {
                     const path = kind === "getV2" ? "/v2/" : blobPaths[t.label];
                     const what = `${method} ${kind === "getV2" ? "/v2/" : "blob"} ${authenticated ? "authenticated" : "unauthenticated"}`;
                     const cpuBefore = containerCpuNs(ids[t.label]);

@@ -65,10 +65,6 @@ export async function runKnobs(o: BenchOptions, cleanup: Cleanup, deps: KnobDeps
             figures[`${v.name}.${k}`] = f;
         }
     }
-    if (!s.stackBroughtUp) {
-        deps.log(`putting stack ${o.stack} back to its own settings`);
-        await s.stack.up([]);
-    }
     return {
         title: "private-registry benchmark: bcrypt cost and knobs of the stack",
         mode: "knobs",

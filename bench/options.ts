@@ -38,8 +38,8 @@ export function parseOptions(argv: string[]): BenchOptions {
         stackConfig: [],
         baselinePort: 5443,
         pushPullRuns: 3,
-        loadRuns: 3,
-        loadSeconds: 4,
+        loadRuns: 5,
+        loadSeconds: 2,
         connections: 4,
         layers: 40,
         layerKiB: 200,
@@ -47,7 +47,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         image: "registry:2.8.3",
     };
     if (o.smoke) Object.assign(o, { pushPullRuns: 1, loadRuns: 1, loadSeconds: 2, layers: 3, bigMiB: 1 });
-    if (o.knobs) Object.assign(o, { loadRuns: 2, loadSeconds: 3 });
+    if (o.knobs) Object.assign(o, { loadRuns: 4 });
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         const next = () => {

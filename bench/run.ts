@@ -59,11 +59,10 @@ export interface Session {
     stackTarget: RegistryTarget;
     baselineTarget: RegistryTarget;
     targets: RegistryTarget[];
-    upTiming?: UpTiming;
+    upTiming: UpTiming;
     harnessStartSeconds: number;
     baselineStartSeconds: number;
     baselineBcryptCost: number;
-    stackBroughtUp: boolean;
     probe: TestImage;
     blobPaths: Record<string, string>;
 }
@@ -93,31 +92,26 @@ export async function setUp(o: BenchOptions, cleanup: Cleanup, withSingle: boole
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-private-registry-"));
     cleanup.add(`remove ${workDir}`, () => fs.rmSync(workDir, { recursive: true, force: true }));
 
+    const stack = new HarnessStack(o.stack, o.stackConfig);
+    const expected = expectedStack(o.stack, o.stackConfig);
+    if (await stack.outputs()) {
+        // Only a stack the benchmark brings up itself: it empties the registry between runs.
+        throw new Error(`stack ${o.stack} is already up, and the benchmark empties the registry between runs, which would delete its images. ` +
+            `Bring it down first (npm run local -- down --stack ${o.stack}), or point the benchmark at another stack (--stack NAME --stack-config port=N ...)`);
+    }
+    if (!(await portFree(expected.port))) throw new Error(`port ${expected.port} (the ${o.stack} stack's) is in use by something else`);
+
     log(`loading test images (${o.layers} × ${o.layerKiB} KiB${withSingle ? `, 1 × ${o.bigMiB} MiB` : ""}, random data)`);
     const images = await loadImages(o, cleanup, withSingle);
     log(`  loaded in ${(Math.max(...images.map((i) => i.loadMs)) / 1000).toFixed(1)} s`);
 
-    const stack = new HarnessStack(o.stack, o.stackConfig);
-    const expected = expectedStack(o.stack, o.stackConfig);
-    let stackTarget: RegistryTarget;
-    let upTiming: UpTiming | undefined;
-    let stackBroughtUp = false;
-    if (await stack.outputs()) {
-        log(`stack ${o.stack} is already up: using it as it is, and leaving it up (time to the first 200 not measured)`);
-        stackTarget = await stack.target();
-    } else {
-        if (!(await portFree(expected.port))) throw new Error(`port ${expected.port} (the ${o.stack} stack's) is in use by something else`);
-        log(`up: npm run local -- up --stack ${o.stack}${o.stackConfig.map((c) => ` --config ${c}`).join("")}`);
-        cleanup.add(`npm run local -- down --stack ${o.stack}`, async () => {
-            log(`down: npm run local -- down --stack ${o.stack}`);
-            await stack.down();
-        });
-        stackBroughtUp = true;
-        const up = await stack.upTimed(expected.port, expected.containerName);
-        stackTarget = up.target;
-        upTiming = up.timing;
-        log(`  first authenticated 200 after ${upTiming.firstAuthenticated200.toFixed(2)} s (up exited after ${upTiming.upExited.toFixed(2)} s)`);
-    }
+    log(`up: npm run local -- up --stack ${o.stack}${o.stackConfig.map((c) => ` --config ${c}`).join("")}`);
+    cleanup.add(`npm run local -- down --stack ${o.stack}`, async () => {
+        log(`down: npm run local -- down --stack ${o.stack}`);
+        await stack.down();
+    });
+    const { target: stackTarget, timing: upTiming } = await stack.upTimed(expected.port, expected.containerName);
+    log(`  first authenticated 200 after ${upTiming.firstAuthenticated200.toFixed(2)} s (up exited after ${upTiming.upExited.toFixed(2)} s)`);
     await assertDataVolumeWritable(stackTarget.container);
     const harnessStartSeconds = await stack.harnessStartSeconds();
 
@@ -138,7 +132,7 @@ export async function setUp(o: BenchOptions, cleanup: Cleanup, withSingle: boole
     return {
         session: {
             workDir, client, stack, stackTarget, baselineTarget, targets, upTiming, harnessStartSeconds,
-            baselineStartSeconds: baseline.startToFirst200Ms / 1000, baselineBcryptCost: baseline.bcryptCost, stackBroughtUp, probe, blobPaths,
+            baselineStartSeconds: baseline.startToFirst200Ms / 1000, baselineBcryptCost: baseline.bcryptCost, probe, blobPaths,
         },
         images,
     };
@@ -182,7 +176,7 @@ async function mainRun(o: BenchOptions, cleanup: Cleanup): Promise<Results> {
     const upFigure: UpFigure = {
         description: "From starting the stack's `up` (registry image already local) to the first authenticated 200 from GET /v2/, polled every 50 ms; the baseline's is from `docker run` (its files made beforehand)",
         unit: "s",
-        stack: s.upTiming ? { ...series([s.upTiming.firstAuthenticated200]), phases: s.upTiming, harnessStartSeconds: s.harnessStartSeconds } : null,
+        stack: { ...series([s.upTiming.firstAuthenticated200]), phases: s.upTiming, harnessStartSeconds: s.harnessStartSeconds },
         baseline: { ...series([s.baselineStartSeconds]), what: "docker run -d … to the first authenticated 200" },
     };
     const layeredText = `a ${layered.layers}-layer image (${o.layerKiB} KiB of random data per layer)`;

@@ -4,6 +4,7 @@
  * before each pull the image is removed locally (all tags, so its layers go too), so every pull
  * downloads and unpacks every layer. The targets take turns going first.
  */
+import { containerCpuNs, containerId } from "./cpu";
 import { DockerClient } from "./dockerClient";
 import { TestImage } from "./images";
 import { RegistryTarget, wipeRegistry } from "./target";
@@ -12,6 +13,18 @@ export interface PushPullResults {
     /** target label → seconds per run. */
     push: Record<string, number[]>;
     pull: Record<string, number[]>;
+    /** target label → CPU seconds the registry's container used during each push / pull (its cgroup). */
+    pushRegistryCpuSeconds: Record<string, number[]>;
+    pullRegistryCpuSeconds: Record<string, number[]>;
+}
+
+/** Runs f and returns its result with the CPU seconds the container used meanwhile (NaN if unreadable). */
+async function withCpu(container: string, f: () => Promise<number>): Promise<[number, number]> {
+    const id = await containerId(container);
+    const before = containerCpuNs(id);
+    const value = await f();
+    const after = containerCpuNs(id);
+    return [value, before !== undefined && after !== undefined ? (after - before) / 1e9 : NaN];
 }
 
 export function imageRef(t: RegistryTarget, repository: string): string {
@@ -22,25 +35,29 @@ export async function measurePushPull(
     client: DockerClient, image: TestImage, repository: string, targets: RegistryTarget[], runs: number,
     log: (msg: string) => void,
 ): Promise<PushPullResults> {
-    const res: PushPullResults = { push: {}, pull: {} };
+    const res: PushPullResults = { push: {}, pull: {}, pushRegistryCpuSeconds: {}, pullRegistryCpuSeconds: {} };
     for (const t of targets) {
         res.push[t.label] = [];
         res.pull[t.label] = [];
+        res.pushRegistryCpuSeconds[t.label] = [];
+        res.pullRegistryCpuSeconds[t.label] = [];
     }
     for (let run = 0; run < runs; run++) {
         const order = run % 2 === 0 ? targets : [...targets].reverse();
         for (const t of targets) await client.tag(image.id, imageRef(t, repository));
         for (const t of targets) await wipeRegistry(t);
         for (const t of order) {
-            const s = await client.push(imageRef(t, repository));
+            const [s, cpu] = await withCpu(t.container, () => client.push(imageRef(t, repository)));
             res.push[t.label].push(s);
-            log(`  run ${run + 1}/${runs} ${t.label.padEnd(8)} push ${repository} ${s.toFixed(2)} s`);
+            res.pushRegistryCpuSeconds[t.label].push(cpu);
+            log(`  run ${run + 1}/${runs} ${t.label.padEnd(8)} push ${repository} ${s.toFixed(2)} s (registry CPU ${cpu.toFixed(2)} s)`);
         }
         for (const t of order) {
             await client.removeImage(image.id);
-            const s = await client.pull(imageRef(t, repository));
+            const [s, cpu] = await withCpu(t.container, () => client.pull(imageRef(t, repository)));
             res.pull[t.label].push(s);
-            log(`  run ${run + 1}/${runs} ${t.label.padEnd(8)} pull ${repository} ${s.toFixed(2)} s`);
+            res.pullRegistryCpuSeconds[t.label].push(cpu);
+            log(`  run ${run + 1}/${runs} ${t.label.padEnd(8)} pull ${repository} ${s.toFixed(2)} s (registry CPU ${cpu.toFixed(2)} s)`);
         }
     }
     return res;

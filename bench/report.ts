@@ -53,6 +53,8 @@ export interface TimeFigure {
     /** Stack ÷ baseline, of the medians. */
     ratio: number;
     target: { what: string; met: boolean };
+    /** CPU seconds the registry's container used during each run (its cgroup): the registry's share of the work. */
+    registryCpuSeconds?: { stack: Series; baseline: Series };
 }
 
 export interface UpFigure {
@@ -111,17 +113,26 @@ export function capacityFigure(kind: RequestKind, cap: CapacityResults, connecti
     };
 }
 
-export function timeFigure(description: string, image: { layers: number; bytesPerLayer: number }, stackRuns: number[], baselineRuns: number[]): TimeFigure {
+export function timeFigure(
+    description: string, image: { layers: number; bytesPerLayer: number }, stackRuns: number[], baselineRuns: number[],
+    cpu?: { stack: number[]; baseline: number[] },
+): TimeFigure {
     const stack = series(stackRuns);
     const baseline = series(baselineRuns);
     const r = ratio(stack.median, baseline.median);
-    return { description, unit: "s", image, stack, baseline, ratio: r, target: { what: `stack ÷ baseline ≤ ${timeTarget}`, met: r <= timeTarget } };
+    const f: TimeFigure = { description, unit: "s", image, stack, baseline, ratio: r, target: { what: `stack ÷ baseline ≤ ${timeTarget}`, met: r <= timeTarget } };
+    if (cpu && [...cpu.stack, ...cpu.baseline].every((x) => Number.isFinite(x))) {
+        f.registryCpuSeconds = { stack: series(cpu.stack), baseline: series(cpu.baseline) };
+    }
+    return f;
 }
 
 export function pushPullFigures(prefix: string, what: string, image: { layers: number; bytesPerLayer: number }, pp: PushPullResults): Record<string, TimeFigure> {
     return {
-        [`push${prefix}`]: timeFigure(`docker push of ${what}: wall time, registry emptied before each run`, image, pp.push.stack, pp.push.baseline),
-        [`pull${prefix}`]: timeFigure(`docker pull of ${what}: wall time, local image removed before each pull`, image, pp.pull.stack, pp.pull.baseline),
+        [`push${prefix}`]: timeFigure(`docker push of ${what}: wall time, registry emptied before each run`, image, pp.push.stack, pp.push.baseline,
+            { stack: pp.pushRegistryCpuSeconds.stack, baseline: pp.pushRegistryCpuSeconds.baseline }),
+        [`pull${prefix}`]: timeFigure(`docker pull of ${what}: wall time, local image removed before each pull`, image, pp.pull.stack, pp.pull.baseline,
+            { stack: pp.pullRegistryCpuSeconds.stack, baseline: pp.pullRegistryCpuSeconds.baseline }),
     };
 }
 
@@ -178,6 +189,7 @@ export function renderMarkdown(r: Results): string {
         } else if (isTime(f)) {
             const verb = key.startsWith("push") ? "push" : "pull";
             L.push(`| docker ${verb}, ${imageText(f.image)}, s (median of ${f.stack.runs.length}) | ${f.stack.median} | ${f.baseline.median} | ${f.ratio} | ≤ ${timeTarget}: ${yesNo(f.target.met)} |`);
+            if (f.registryCpuSeconds) L.push(`| … registry CPU during it, s | ${f.registryCpuSeconds.stack.median} | ${f.registryCpuSeconds.baseline.median} | ${ratio(f.registryCpuSeconds.stack.median, f.registryCpuSeconds.baseline.median)} | |`);
         } else {
             const u = f as UpFigure;
             L.push(`| \`up\` (image already local) → first authenticated 200 from /v2/, s | ${u.stack.median} | ${u.baseline.median} (\`docker run\`) | | |`);
@@ -215,6 +227,10 @@ export function renderMarkdown(r: Results): string {
         } else if (isTime(f)) {
             L.push(`| ${key} | stack | ${f.stack.runs.join(", ")} |`);
             L.push(`| ${key} | baseline | ${f.baseline.runs.join(", ")} |`);
+            if (f.registryCpuSeconds) {
+                L.push(`| ${key} registry CPU s | stack | ${f.registryCpuSeconds.stack.runs.join(", ")} |`);
+                L.push(`| ${key} registry CPU s | baseline | ${f.registryCpuSeconds.baseline.runs.join(", ")} |`);
+            }
         } else {
             const u = f as UpFigure;
             L.push(`| ${key} | stack | ${u.stack.runs.join(", ")} |`);

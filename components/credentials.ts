@@ -8,7 +8,7 @@ export interface RegistryCredentialsArgs {
     /**
      * bcrypt cost of the htpasswd entries. The registry bcrypt-checks every request, so the cost
      * bounds its authenticated throughput; generated passwords are long and random, so a low cost
-     * loses nothing against offline guessing. Default 5.
+     * loses nothing against offline guessing. Default 4, the lowest Go's bcrypt accepts.
      */
     readonly bcryptCost?: number;
     /** Length of the generated passwords. Default 32 (about 190 bits). */
@@ -24,7 +24,7 @@ export class RegistryCredentials extends pulumi.ComponentResource {
 
     constructor(name: string, args: RegistryCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("private-registry:index:RegistryCredentials", name, {}, opts);
-        const cost = args.bcryptCost ?? 5;
+        const cost = args.bcryptCost ?? 4;
 
         const users = args.usernames.map((username) => {
             // Letters and digits only: safe to paste into shells and CI variables.

@@ -18,7 +18,7 @@ export interface PrivateRegistryArgs {
     readonly bindAddress?: string;
     /** Usernames that get a generated password and an htpasswd entry. */
     readonly users: string[];
-    /** bcrypt cost of the htpasswd entries (4-31). Default 5. */
+    /** bcrypt cost of the htpasswd entries (4-31); the registry pays it on every request. Default 4. */
     readonly bcryptCost?: number;
     /** Key algorithm of the CA and server keys, "ECDSA" (P-256) or "RSA". Default "ECDSA". */
     readonly tlsKeyAlgorithm?: string;

@@ -35,7 +35,7 @@ export const defaultRegistrySettings = {
     ipAddresses: [] as string[],
     port: 5000,
     bindAddress: "0.0.0.0",
-    bcryptCost: 5,
+    bcryptCost: 4,
     tlsKeyAlgorithm: "ECDSA",
     tlsRsaBits: 4096,
     certValidityDays: 365,
@@ -151,7 +151,7 @@ export function registrySettingsProblems(s: RegistrySettings, key: (field: strin
         seen.add(u);
     });
     if (!Number.isInteger(s.bcryptCost) || s.bcryptCost < minBcryptCost || s.bcryptCost > maxBcryptCost) {
-        report("bcryptCost", `${s.bcryptCost} is outside ${minBcryptCost}-${maxBcryptCost}`, `pulumi config set ${key("bcryptCost")} 5`);
+        report("bcryptCost", `${s.bcryptCost} is outside ${minBcryptCost}-${maxBcryptCost}`, `pulumi config set ${key("bcryptCost")} 4`);
     }
     if (!(tlsKeyAlgorithms as readonly string[]).includes(s.tlsKeyAlgorithm)) {
         report("tlsKeyAlgorithm", `"${s.tlsKeyAlgorithm}" is not one of ${tlsKeyAlgorithms.join(", ")}`, `pulumi config set ${key("tlsKeyAlgorithm")} ECDSA`);

@@ -77,7 +77,7 @@ describe("dev stack", () => {
         expect(lines).toHaveLength(2);
         for (const line of lines) {
             const [user, hash] = line.split(":");
-            expect(hash).toMatch(/^\$2b\$05\$/);
+            expect(hash).toMatch(/^\$2b\$04\$/);
             expect(bcrypt.compareSync(dev.outputs.credentials[user], hash)).toBe(true);
             expect(bcrypt.compareSync(dev.outputs.credentials[user] + "x", hash)).toBe(false);
         }

@@ -14,6 +14,7 @@ import { BenchOptions } from "./options";
 import { measurePushPull } from "./pushPull";
 import { capacityFigure, capacityTarget, CapacityFigure, pushPullFigures, Results, TimeFigure, timeTarget } from "./report";
 import type { Session } from "./run";
+import { stackAppliedSettings } from "./applied";
 import { stackSetting } from "./stackSettings";
 
 export interface KnobVariant {
@@ -21,13 +22,22 @@ export interface KnobVariant {
     config: string[];
 }
 
-export const knobVariants: KnobVariant[] = [
-    { name: "defaults", config: [] },
-    { name: "bcryptCost=4", config: ["bcryptCost=4"] },
-    { name: "bcryptCost=10", config: ["bcryptCost=10"] },
-    { name: "blobDescriptorCache=false", config: ["blobDescriptorCache=false"] },
-    { name: "http2=false", config: ["http2=false"] },
-];
+/**
+ * Every variant sets all three settings explicitly, so a default changing in Pulumi.yaml meanwhile
+ * cannot change what a variant measures; the knob variants use the stack's default cost.
+ */
+export function knobVariants(defaultCost: number): KnobVariant[] {
+    const v = (cost: number, cache: boolean, http2: boolean): KnobVariant => ({
+        name: `cost ${cost}, cache ${cache ? "on" : "off"}, HTTP/2 ${http2 ? "on" : "off"}`,
+        config: [`bcryptCost=${cost}`, `blobDescriptorCache=${cache}`, `http2=${http2}`],
+    });
+    const costs = [...new Set([4, 5, 10, defaultCost])].sort((a, b) => a - b);
+    return [
+        ...costs.map((c) => v(c, true, true)),
+        v(defaultCost, false, true),
+        v(defaultCost, true, false),
+    ];
+}
 
 export interface KnobDeps {
     setUp(o: BenchOptions, cleanup: Cleanup, withSingle: boolean): Promise<{ session: Session; images: TestImage[] }>;
@@ -44,19 +54,17 @@ export async function runKnobs(o: BenchOptions, cleanup: Cleanup, deps: KnobDeps
     const figures: Results["figures"] = {};
     const settings: Record<string, unknown> = {};
     let blobPaths = s.blobPaths;
-    for (const v of knobVariants) {
+    const defaultCost = Number(stackSetting("bcryptCost", o.stack, o.stackConfig));
+    const variants = knobVariants(defaultCost);
+    for (const v of variants) {
         deps.log(`variant ${v.name}: npm run local -- up --stack ${o.stack}${[...o.stackConfig, ...v.config].map((c) => ` --config ${c}`).join("")}`);
         const stackTarget = await s.stack.up(v.config);
         await assertDataVolumeWritable(stackTarget.container);
         const targets = [stackTarget, s.baselineTarget];
-        if (v !== knobVariants[0]) blobPaths = await deps.pushProbe(s.client, s.probe, targets);
-        const all = [...o.stackConfig, ...v.config];
-        settings[v.name] = {
-            configOverrides: all,
-            bcryptCost: stackSetting("bcryptCost", o.stack, all),
-            blobDescriptorCache: stackSetting("blobDescriptorCache", o.stack, all),
-            http2: stackSetting("http2", o.stack, all),
-        };
+        if (v !== variants[0]) blobPaths = await deps.pushProbe(s.client, s.probe, targets);
+        const applied = await stackAppliedSettings(stackTarget.container);
+        settings[v.name] = { configOverrides: [...o.stackConfig, ...v.config], applied };
+        deps.log(`  running with bcrypt cost ${applied.bcryptCosts.join("/")}, blob descriptor cache ${applied.blobDescriptorCache ? "on" : "off"}, HTTP/2 ${applied.http2 ? "on" : "off"}`);
         const cap = await measureCapacity(targets, blobPaths, { runs: o.loadRuns, seconds: o.loadSeconds, connections: o.connections, warmupSeconds: 1 }, s.workDir, deps.log);
         const pp = await measurePushPull(s.client, layered, "bench/layered", targets, o.pushPullRuns, deps.log);
         figures[`${v.name}.authCapacityGetV2`] = capacityFigure("getV2", cap, o.connections, o.loadSeconds);
@@ -74,11 +82,11 @@ export async function runKnobs(o: BenchOptions, cleanup: Cleanup, deps: KnobDeps
         machine,
         versions: vers,
         setup: {
-            stack: { stack: o.stack, variants: settings },
+            stack: { stack: o.stack, defaultBcryptCost: defaultCost, variants: settings },
             baseline: { host: s.baselineTarget.host, bcryptCost: s.baselineBcryptCost },
             load: { connections: o.connections, runs: o.loadRuns, secondsPerRun: o.loadSeconds, getTool: "wrk", headTool: "ab" },
             pushPullRuns: o.pushPullRuns,
-            variants: knobVariants,
+            variants,
         },
         figures,
         observations: {},

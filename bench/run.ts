@@ -16,6 +16,7 @@ import { loadTestImage, TestImage } from "./images";
 import { renderKnobsMarkdown, runKnobs } from "./knobs";
 import { loadAverage, machineInfo, versions } from "./machine";
 import { assertDataVolumeWritable } from "./dataVolume";
+import { stackAppliedSettings } from "./applied";
 import { dockerClientHttpVersions } from "./observations";
 import { BenchOptions, defaultOutDir, parseOptions } from "./options";
 import { imageRef, measurePushPull } from "./pushPull";
@@ -172,6 +173,7 @@ async function mainRun(o: BenchOptions, cleanup: Cleanup): Promise<Results> {
         stack: await dockerClientHttpVersions(s.stackTarget.container),
         baseline: await dockerClientHttpVersions(s.baselineTarget.container),
     };
+    const applied = await stackAppliedSettings(s.stackTarget.container);
     const setting = (k: string) => stackSetting(k, o.stack, o.stackConfig);
     const upFigure: UpFigure = {
         description: "From starting the stack's `up` (registry image already local) to the first authenticated 200 from GET /v2/, polled every 50 ms; the baseline's is from `docker run` (its files made beforehand)",
@@ -195,9 +197,11 @@ async function mainRun(o: BenchOptions, cleanup: Cleanup): Promise<Results> {
                 configOverrides: o.stackConfig,
                 via: "local apply harness (tests/local-apply), npm run local -- up",
                 host: s.stackTarget.host,
-                bcryptCost: setting("bcryptCost"),
-                blobDescriptorCache: setting("blobDescriptorCache"),
-                http2: setting("http2"),
+                bcryptCost: applied.bcryptCosts[0],
+                bcryptCostsOfAllUsers: applied.bcryptCosts,
+                blobDescriptorCache: applied.blobDescriptorCache,
+                http2: applied.http2,
+                appliedSettingsReadFrom: "the registry container's htpasswd and config.yml",
                 memoryLimitMb: setting("memoryLimitMb"),
                 tls: "ECDSA P-256 server certificate from the stack's CA",
             },

@@ -1,0 +1,32 @@
+/**
+ * The settings a registry container is really running with, read from its files (not from the
+ * stack's config, whose defaults may change while a benchmark runs): the bcrypt cost of each
+ * htpasswd entry, the blob descriptor cache and HTTP/2. Only those fields are kept; the files'
+ * secrets are never stored or printed.
+ */
+import YAML from "yaml";
+import { runOk } from "./exec";
+
+export interface AppliedSettings {
+    bcryptCosts: number[];
+    blobDescriptorCache: boolean;
+    http2: boolean;
+}
+
+export function bcryptCosts(htpasswd: string): number[] {
+    return htpasswd.split("\n").map((l) => /^[^:]+:\$2[aby]\$(\d\d)\$/.exec(l)?.[1]).filter((c): c is string => c !== undefined).map(Number);
+}
+
+/** The stack's registry: config in /etc/distribution (see components/registryConfig.ts). */
+export async function stackAppliedSettings(container: string): Promise<AppliedSettings> {
+    const htpasswd = (await runOk("docker", ["exec", container, "cat", "/etc/distribution/htpasswd"])).stdout;
+    const config = YAML.parse((await runOk("docker", ["exec", container, "cat", "/etc/distribution/config.yml"])).stdout) as {
+        storage?: { cache?: { blobdescriptor?: string } };
+        http?: { http2?: { disabled?: boolean } };
+    };
+    return {
+        bcryptCosts: bcryptCosts(htpasswd),
+        blobDescriptorCache: config.storage?.cache?.blobdescriptor === "inmemory",
+        http2: config.http?.http2?.disabled !== true,
+    };
+}

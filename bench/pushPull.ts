@@ -62,3 +62,32 @@ export async function measurePushPull(
     }
     return res;
 }
+
+/**
+ * Pull wall time only: the image is pushed once to each (emptied) registry, then pulled `runs`
+ * times per target with the local image removed before each pull.
+ */
+export async function measurePulls(
+    client: DockerClient, image: TestImage, repository: string, targets: RegistryTarget[], runs: number,
+    log: (msg: string) => void,
+): Promise<PushPullResults> {
+    const res: PushPullResults = { push: {}, pull: {}, pushRegistryCpuSeconds: {}, pullRegistryCpuSeconds: {} };
+    for (const t of targets) {
+        await client.tag(image.id, imageRef(t, repository));
+        await wipeRegistry(t);
+        await client.push(imageRef(t, repository));
+        res.pull[t.label] = [];
+        res.pullRegistryCpuSeconds[t.label] = [];
+    }
+    for (let run = 0; run < runs; run++) {
+        const order = run % 2 === 0 ? targets : [...targets].reverse();
+        for (const t of order) {
+            await client.removeImage(image.id);
+            const [s, cpu] = await withCpu(t.container, () => client.pull(imageRef(t, repository)));
+            res.pull[t.label].push(s);
+            res.pullRegistryCpuSeconds[t.label].push(cpu);
+            log(`  run ${run + 1}/${runs} ${t.label.padEnd(8)} pull ${repository} ${s.toFixed(2)} s (registry CPU ${cpu.toFixed(2)} s)`);
+        }
+    }
+    return res;
+}

@@ -13,7 +13,7 @@ import { Cleanup } from "./cleanup";
 import { DockerClient } from "./dockerClient";
 import { nowMs, run } from "./exec";
 import { loadTestImage, TestImage } from "./images";
-import { renderKnobsMarkdown, runKnobs } from "./knobs";
+import { renderKnobsMarkdown, runKnobs } from "./knobsRun";
 import { loadAverage, machineInfo, versions } from "./machine";
 import { assertDataVolumeWritable } from "./dataVolume";
 import { stackAppliedSettings } from "./applied";

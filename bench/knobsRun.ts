@@ -1,17 +1,21 @@
 /**
+// (Not named knobs.ts: Node would resolve "./knobs" to the knobs.json results beside it.)
  * `npm run bench -- --knobs`: the stack under each bcrypt cost and knob setting, each next to the
  * same baseline in the same window, so the settings can be compared with each other and against
  * the targets. Request capacity and the layered image's push/pull (where per-request costs
- * show); the single big layer is left out: a handful of requests move its gigabyte, so neither
- * the bcrypt cost nor the blob descriptor cache can move its time, and docker speaks HTTP/1.1.
+ * show). The single big layer is measured only for the memory limit, and only its pull: a handful of
+ * requests move its gigabyte, so neither the bcrypt cost nor the cache can move its time, docker
+ * speaks HTTP/1.1, and its push is bound by dockerd compressing the layer; but the registry reads
+ * it through the page cache, which the container's memory limit caps.
  */
 import { measureCapacity } from "./capacity";
 import { assertDataVolumeWritable } from "./dataVolume";
 import { Cleanup } from "./cleanup";
+import { runOk } from "./exec";
 import { TestImage } from "./images";
 import { machineInfo, versions } from "./machine";
 import { BenchOptions } from "./options";
-import { measurePushPull } from "./pushPull";
+import { measurePulls, measurePushPull } from "./pushPull";
 import { capacityFigure, capacityTarget, CapacityFigure, pushPullFigures, Results, TimeFigure, timeTarget } from "./report";
 import type { Session } from "./run";
 import { stackAppliedSettings } from "./applied";
@@ -39,6 +43,18 @@ export function knobVariants(defaultCost: number): KnobVariant[] {
     ];
 }
 
+/**
+ * Memory limits to pull the big layer under: the stack's default and twice it, other settings at
+ * their defaults. Not more than twice: Docker sets a container's memory+swap limit to twice its
+ * memory limit, and an in-place update that raises the memory limit above that is refused.
+ */
+export function memoryVariants(defaultMb: number, cost: number): KnobVariant[] {
+    return [...new Set([defaultMb, 2 * defaultMb])].map((mb) => ({
+        name: `memory ${mb} MiB`,
+        config: [`memoryLimitMb=${mb}`, `bcryptCost=${cost}`, "blobDescriptorCache=true", "http2=true"],
+    }));
+}
+
 export interface KnobDeps {
     setUp(o: BenchOptions, cleanup: Cleanup, withSingle: boolean): Promise<{ session: Session; images: TestImage[] }>;
     pushProbe(client: Session["client"], probe: TestImage, targets: Session["targets"]): Promise<Record<string, string>>;
@@ -48,9 +64,9 @@ export interface KnobDeps {
 
 export async function runKnobs(o: BenchOptions, cleanup: Cleanup, deps: KnobDeps): Promise<Results> {
     const machine = machineInfo();
-    const { session: s, images } = await deps.setUp(o, cleanup, false);
+    const { session: s, images } = await deps.setUp(o, cleanup, true);
     const vers = await versions(o.image);
-    const layered = images[1];
+    const [, layered, single] = images;
     const figures: Results["figures"] = {};
     const settings: Record<string, unknown> = {};
     let blobPaths = s.blobPaths;
@@ -73,6 +89,18 @@ export async function runKnobs(o: BenchOptions, cleanup: Cleanup, deps: KnobDeps
             figures[`${v.name}.${k}`] = f;
         }
     }
+    const defaultMb = Number(stackSetting("memoryLimitMb", o.stack, o.stackConfig));
+    const memVariants = memoryVariants(defaultMb, defaultCost);
+    for (const v of memVariants) {
+        deps.log(`variant ${v.name}: npm run local -- up --stack ${o.stack}${[...o.stackConfig, ...v.config].map((c) => ` --config ${c}`).join("")}`);
+        const stackTarget = await s.stack.up(v.config);
+        await assertDataVolumeWritable(stackTarget.container);
+        const memory = (await runOk("docker", ["inspect", "--format", "{{.HostConfig.Memory}}", stackTarget.container])).stdout.trim();
+        settings[v.name] = { configOverrides: [...o.stackConfig, ...v.config], applied: { ...(await stackAppliedSettings(stackTarget.container)), memoryBytes: Number(memory) } };
+        const pulls = await measurePulls(s.client, single, "bench/single", [stackTarget, s.baselineTarget], o.pushPullRuns, deps.log);
+        const { pullSingleLayerImage } = pushPullFigures("SingleLayerImage", `a 1-layer image (${o.bigMiB} MiB of random data)`, { layers: 1, bytesPerLayer: single.bytesPerLayer }, { ...pulls, push: pulls.pull, pushRegistryCpuSeconds: pulls.pullRegistryCpuSeconds });
+        figures[`${v.name}.pullSingleLayerImage`] = pullSingleLayerImage;
+    }
     return {
         title: "private-registry benchmark: bcrypt cost and knobs of the stack",
         mode: "knobs",
@@ -87,6 +115,7 @@ export async function runKnobs(o: BenchOptions, cleanup: Cleanup, deps: KnobDeps
             load: { connections: o.connections, runs: o.loadRuns, secondsPerRun: o.loadSeconds, getTool: "wrk", headTool: "ab" },
             pushPullRuns: o.pushPullRuns,
             variants,
+            memoryVariants: memVariants,
         },
         figures,
         observations: {},
@@ -124,6 +153,17 @@ export function renderKnobsMarkdown(r: Results): string {
         return g && h ? `${kv.name}: ${g.baseline.ratio} / ${h.baseline.ratio}` : "";
     }).filter(Boolean).join("; ") + ".");
     L.push("");
+    const mem = (r.setup as { memoryVariants?: KnobVariant[] }).memoryVariants ?? [];
+    if (mem.length) {
+        L.push(`Pull of the 1-layer image (${Math.round(((r.figures[`${mem[0].name}.pullSingleLayerImage`] as TimeFigure | undefined)?.image.bytesPerLayer ?? 0) / 2 ** 20)} MiB) under the container's memory limit (other settings at their defaults; pushed once, then pulled with the local image removed each time):`, "");
+        L.push("| Variant | pull stack s | pull baseline s | stack ÷ baseline | registry CPU stack s | registry CPU baseline s |", "| --- | ---: | ---: | ---: | ---: | ---: |");
+        for (const kv of mem) {
+            const f = r.figures[`${kv.name}.pullSingleLayerImage`] as TimeFigure | undefined;
+            if (!f) continue;
+            L.push(`| ${kv.name} | ${f.stack.median} | ${f.baseline.median} | ${f.ratio} | ${f.registryCpuSeconds?.stack.median ?? "—"} | ${f.registryCpuSeconds?.baseline.median ?? "—"} |`);
+        }
+        L.push("");
+    }
     L.push("CPU-implied ratio: the registry container's CPU per unauthenticated request ÷ per authenticated request (ms per request, authenticated / unauthenticated, in brackets), from its cgroup; the capacity ratio a CPU-bound registry shows, and much less moved by other work on the machine than requests/s.");
     L.push("");
     return L.join("\n");

@@ -163,7 +163,7 @@ export function renderMarkdown(r: Results): string {
     const v = r.versions;
     const m = r.machine;
     L.push(`# Benchmark: the stack against the seed guide's registry`, "");
-    L.push(`Produced by \`${r.command}\` on ${r.date} (${r.mode} run, ${round(r.durationSeconds / 60, 1)} min including set-up and clean-up). Raw runs: [results.json](results.json).`, "");
+    L.push(`Produced by \`${r.command}\` on ${r.date} (${r.mode} run, ${round(r.durationSeconds / 60, 1)} min including set-up and clean-up). Raw runs: [results.json](results.json). The stack's bcrypt cost, blob descriptor cache, HTTP/2 and memory limit, each measured against the same baseline: [KNOBS.md](KNOBS.md) (\`npm run bench -- --knobs\`).`, "");
     L.push(`- **Machine:** ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB RAM; kernel ${m.kernel}; ${m.os}. Load average at start ${m.loadAverageAtStart.join(" / ")}${m.loadAverageAtEnd ? `, at end ${m.loadAverageAtEnd.join(" / ")}` : ""} (1/5/15 min).`);
     L.push(`- **Versions:** ${v.registryBinary} in image \`${v.registryImage}\` (${v.registryImageId.slice(0, 19)}…) for both; Docker ${v.dockerServer} (client ${v.dockerClient}); Node ${v.node}; ${v.wrk}; ${v.ab}; ${v.openssl}.`);
     const s = r.setup as { stack: Record<string, unknown>; baseline: Record<string, unknown>; load: Record<string, unknown> };

@@ -117,6 +117,9 @@ export class RegistryServer extends pulumi.ComponentResource {
             logDriver: "json-file",
             logOpts: { "max-size": "10m", "max-file": "3" },
             memory: args.memoryLimitMb ?? 512,
+            // Equal to memory: no swap, and raising the limit later isn't refused for exceeding
+            // the memory+swap Docker would otherwise have fixed at twice the first limit.
+            memorySwap: args.memoryLimitMb ?? 512,
             labels: [digestLabel],
             mustRun: true,
             wait: true,

@@ -93,6 +93,7 @@ describe("dev stack", () => {
         expect(c.capabilities).toEqual({ drops: ["ALL"] });
         expect(c.securityOpts).toEqual(["no-new-privileges:true"]);
         expect(c.memory).toBe(512);
+        expect(c.memorySwap).toBe(512);
         expect(c.logOpts).toEqual({ "max-size": "10m", "max-file": "3" });
         expect(c.healthcheck.tests[0]).toBe("CMD");
         expect(c.entrypoints).toEqual(["registry"]);

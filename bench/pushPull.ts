@@ -52,15 +52,21 @@ export async function measurePushPull(
             res.pushRegistryCpuSeconds[t.label].push(cpu);
             log(`  run ${run + 1}/${runs} ${t.label.padEnd(8)} push ${repository} ${s.toFixed(2)} s (registry CPU ${cpu.toFixed(2)} s)`);
         }
-        for (const t of order) {
-            await client.removeImage(image.id);
-            const [s, cpu] = await withCpu(t.container, () => client.pull(imageRef(t, repository)));
-            res.pull[t.label].push(s);
-            res.pullRegistryCpuSeconds[t.label].push(cpu);
-            log(`  run ${run + 1}/${runs} ${t.label.padEnd(8)} pull ${repository} ${s.toFixed(2)} s (registry CPU ${cpu.toFixed(2)} s)`);
-        }
+        for (const t of order) await timedPull(client, image, t, repository, res, `run ${run + 1}/${runs}`, log);
     }
     return res;
+}
+
+/** One pull with the local copy removed first, recorded with the registry's CPU time. */
+async function timedPull(
+    client: DockerClient, image: TestImage, t: RegistryTarget, repository: string, res: PushPullResults, runLabel: string,
+    log: (msg: string) => void,
+): Promise<void> {
+    await client.removeImage(image.id);
+    const [s, cpu] = await withCpu(t.container, () => client.pull(imageRef(t, repository)));
+    res.pull[t.label].push(s);
+    res.pullRegistryCpuSeconds[t.label].push(cpu);
+    log(`  ${runLabel} ${t.label.padEnd(8)} pull ${repository} ${s.toFixed(2)} s (registry CPU ${cpu.toFixed(2)} s)`);
 }
 
 /**
@@ -81,13 +87,7 @@ export async function measurePulls(
     }
     for (let run = 0; run < runs; run++) {
         const order = run % 2 === 0 ? targets : [...targets].reverse();
-        for (const t of order) {
-            await client.removeImage(image.id);
-            const [s, cpu] = await withCpu(t.container, () => client.pull(imageRef(t, repository)));
-            res.pull[t.label].push(s);
-            res.pullRegistryCpuSeconds[t.label].push(cpu);
-            log(`  run ${run + 1}/${runs} ${t.label.padEnd(8)} pull ${repository} ${s.toFixed(2)} s (registry CPU ${cpu.toFixed(2)} s)`);
-        }
+        for (const t of order) await timedPull(client, image, t, repository, res, `run ${run + 1}/${runs}`, log);
     }
     return res;
 }

@@ -61,9 +61,8 @@ const registry = new PrivateRegistry("registry", {
             host: sshHost,
             user: sshUser,
             port: settings.sshPort,
-            // Without a key in config, the SSH agent is used.
+            // Without a key in config, the command provider uses the SSH agent ($SSH_AUTH_SOCK).
             privateKey: sshPrivateKey,
-            agentSocketPath: process.env.SSH_AUTH_SOCK,
         }
         : undefined,
 }, { providers: [dockerProvider] });

@@ -173,6 +173,18 @@ describe("prod stack", () => {
         expect(container.dependencies).toContain(cmd.urn);
     });
 
+    it("declares the same SSH connection whoever runs it (no agent path from the environment)", async () => {
+        const saved = process.env.SSH_AUTH_SOCK;
+        process.env.SSH_AUTH_SOCK = "/tmp/some-agent.sock";
+        try {
+            const other = await evaluateProgram({ stack: "prod" });
+            expect(one(other.resources, "command:remote:Command").inputs.connection)
+                .toEqual(one(prod.resources, "command:remote:Command").inputs.connection);
+        } finally {
+            if (saved === undefined) delete process.env.SSH_AUTH_SOCK; else process.env.SSH_AUTH_SOCK = saved;
+        }
+    });
+
     it("issues 365-day certificates renewed 30 days early for the public name and address", () => {
         const cert = one(prod.resources, "tls:index/locallySignedCert:LocallySignedCert").inputs;
         expect(cert.validityPeriodHours).toBe(365 * 24);

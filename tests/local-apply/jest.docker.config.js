@@ -1,11 +1,10 @@
 /** The local apply harness's Docker-backed tests (run: npm run test:local-apply:docker). */
+const base = require("./jest.config");
+
 module.exports = {
-  preset: "ts-jest",
-  testEnvironment: "node",
-  reporters: ["default", "<rootDir>/tests/support/summaryReporter.js"],
-  rootDir: "../..",
-  roots: ["<rootDir>/tests/local-apply"],
+  ...base,
   testMatch: ["**/*.docker.test.ts"],
+  testPathIgnorePatterns: ["/fixtures/"],
   testTimeout: 300000,
   globalSetup: "<rootDir>/tests/setup/jestGlobalSetup.js",
 };

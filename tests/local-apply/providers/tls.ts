@@ -180,6 +180,15 @@ function renewalReason(ctx: OpContext, rec: ResourceRecord): string | undefined 
   return ctx.now().getTime() >= end - early ? "readyForRenewal" : undefined;
 }
 
+/** What a self-signed certificate and a certificate request both name: key, subject and SANs. */
+const requestSchema: Schema = {
+  privateKeyPem: F,
+  subject: { forceNew: true, object: subjectSchema },
+  dnsNames: F,
+  ipAddresses: F,
+  uris: F,
+};
+
 const certCommon: Schema = {
   validityPeriodHours: F,
   earlyRenewalHours: { default: 0 },
@@ -215,11 +224,7 @@ export const privateKey: ResourceHandler = {
 export const selfSignedCert: ResourceHandler = {
   type: "tls:index/selfSignedCert:SelfSignedCert",
   schema: {
-    privateKeyPem: F,
-    subject: { forceNew: true, object: subjectSchema },
-    dnsNames: F,
-    ipAddresses: F,
-    uris: F,
+    ...requestSchema,
     setAuthorityKeyId: { forceNew: true, default: false },
     ...certCommon,
   },
@@ -247,11 +252,7 @@ export const selfSignedCert: ResourceHandler = {
 export const certRequest: ResourceHandler = {
   type: "tls:index/certRequest:CertRequest",
   schema: {
-    privateKeyPem: F,
-    subject: { forceNew: true, object: subjectSchema },
-    dnsNames: F,
-    ipAddresses: F,
-    uris: F,
+    ...requestSchema,
   },
   async create(_ctx, inputs) {
     const signing = await signingKey(inputs.privateKeyPem as string);

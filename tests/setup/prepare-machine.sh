@@ -50,7 +50,7 @@ fi
 # ---- 3. stand-in registry image -----------------------------------------------------
 # The reference is the default of private-registry:image in Pulumi.yaml, e.g.
 #   registry:2.8.3@sha256:a3d8...  ->  stand-in tag registry:2.8.3
-IMAGE_REF="$(node -e '
+IMAGE_REF="$(cd "$ROOT" && node -e '
   const YAML = require("yaml"); const fs = require("fs");
   const doc = YAML.parse(fs.readFileSync(process.argv[1], "utf8"));
   const v = doc && doc.config && doc.config["private-registry:image"];
@@ -75,12 +75,14 @@ BUSYBOX_APPLETS=(sh ash wget chown chmod stat install cat ls echo test "[" sleep
 THIS_SCRIPT="${BASH_SOURCE[0]}"
 inputs_hash="$( {
   echo "ref=$IMAGE_TAG"
-  sha256sum "$REGISTRY_BIN" "$BUSYBOX_BIN" "$THIS_SCRIPT"
-  ldd "$REGISTRY_BIN" 2>/dev/null | awk '/=>/ && $3 ~ /^\// {print $3} !/=>/ && $1 ~ /^\// {print $1}' | sort -u | xargs -r sha256sum
+  # Contents only: the same script reached by another path must not rebuild the image.
+  ldd "$REGISTRY_BIN" 2>/dev/null | awk '/=>/ && $3 ~ /^\// {print $3} !/=>/ && $1 ~ /^\// {print $1}' | sort -u |
+    cat - <(printf '%s\n' "$REGISTRY_BIN" "$BUSYBOX_BIN" "$THIS_SCRIPT") | xargs -r sha256sum | cut -d' ' -f1
 } | sha256sum | cut -c1-32)"
 
 current_hash="$(docker image inspect --format '{{ index .Config.Labels "org.private-registry.stand-in-inputs" }}' "$IMAGE_TAG" 2>/dev/null || true)"
 if [ "$current_hash" != "$inputs_hash" ]; then
+  previous_id="$(docker image inspect --format '{{.Id}}' "$IMAGE_TAG" 2>/dev/null || true)"
   say "building local stand-in image $IMAGE_TAG (from $REGISTRY_BIN and static busybox)"
   say "note: the local stand-in is matched by name:tag ($IMAGE_TAG) because it cannot carry the official digest ${IMAGE_REF#*@}"
   ctx="$(mktemp -d /tmp/registry-stand-in.XXXXXX)"
@@ -166,4 +168,8 @@ EOF
   rm -rf "$ctx"
   trap - EXIT
   say "built $IMAGE_TAG ($(docker image inspect --format '{{.Id}}' "$IMAGE_TAG"))"
+  # The stand-in this one replaced is now untagged; remove it unless a container still uses it.
+  if [ -n "$previous_id" ] && [ "$previous_id" != "$(docker image inspect --format '{{.Id}}' "$IMAGE_TAG")" ]; then
+    docker image rm "$previous_id" >/dev/null 2>&1 || true
+  fi
 fi

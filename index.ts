@@ -27,6 +27,8 @@ const settings: RegistrySettings = {
     memoryLimitMb: config.getNumber("memoryLimitMb") ?? d.memoryLimitMb,
     blobDescriptorCache: config.getBoolean("blobDescriptorCache") ?? d.blobDescriptorCache,
     http2: config.getBoolean("http2") ?? d.http2,
+    logLevel: config.get("logLevel") ?? d.logLevel,
+    goGcPercent: config.getNumber("goGcPercent") ?? d.goGcPercent,
     firewallEnabled: config.getBoolean("firewallEnabled") ?? d.firewallEnabled,
     publicInterface: config.get("publicInterface") ?? d.publicInterface,
     registryAllowedCidrs: config.getObject<string[]>("registryAllowedCidrs") ?? d.registryAllowedCidrs,

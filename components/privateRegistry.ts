@@ -44,6 +44,10 @@ export interface PrivateRegistryArgs {
     readonly blobDescriptorCache?: boolean;
     /** Serve HTTP/2 to clients that offer it. Default true. */
     readonly http2?: boolean;
+    /** Registry log level: "error", "warn", "info" or "debug". Default "warn" (access log, failed logins, errors). */
+    readonly logLevel?: string;
+    /** GOGC of the registry process; the heap is also held under 3/4 of memoryLimitMb. Default 400. */
+    readonly goGcPercent?: number;
     /** Install host firewall rules that leave only the registry port and SSH open. Default false. */
     readonly firewallEnabled?: boolean;
     /** The host's public interface the firewall applies to. Default "eth0". */
@@ -117,6 +121,8 @@ export class PrivateRegistry extends pulumi.ComponentResource {
             memoryLimitMb: s.memoryLimitMb,
             blobDescriptorCache: s.blobDescriptorCache,
             http2: s.http2,
+            logLevel: s.logLevel,
+            goGcPercent: s.goGcPercent,
         }, { parent: this, dependsOn: firewall ? [firewall] : [] });
 
         this.endpoint = pulumi.output(`${s.hostnames[0]}:${s.port}`);

@@ -27,7 +27,7 @@ export interface RegistryConfigOptions {
     readonly blobDescriptorCache?: boolean;
     /** Serve HTTP/2 to clients that offer it. Default true. */
     readonly http2?: boolean;
-    /** Log level of the registry. Default "info". */
+    /** Log level of the registry. Default "warn": the access log, failed logins and errors, without the two info lines per authorized request. */
     readonly logLevel?: string;
 }
 
@@ -47,7 +47,7 @@ export function registryConfigObject(options: RegistryConfigOptions): Record<str
     }
     return {
         version: 0.1,
-        log: { level: options.logLevel ?? "info", formatter: "text", accesslog: { disabled: false } },
+        log: { level: options.logLevel ?? "warn", formatter: "text", accesslog: { disabled: false } },
         storage,
         http: {
             addr: `:${registryContainerPort}`,
@@ -72,4 +72,15 @@ export function registryConfigObject(options: RegistryConfigOptions): Record<str
 /** Renders config.yml as YAML text. */
 export function renderRegistryConfig(options: RegistryConfigOptions): string {
     return YAML.stringify(registryConfigObject(options));
+}
+
+/**
+ * The registry process's Go runtime settings. Each request allocates little but often, so the
+ * default GOGC (100) collects the small heap many times a second; a larger GOGC trades memory the
+ * container has to spare for CPU. GOMEMLIMIT, three quarters of the container's limit, makes the
+ * collector work harder before the heap could reach that limit, so a large GOGC cannot get the
+ * registry OOM-killed.
+ */
+export function registryRuntimeEnv(memoryLimitMb: number, goGcPercent = 400): string[] {
+    return [`GOGC=${goGcPercent}`, `GOMEMLIMIT=${Math.floor((memoryLimitMb * 3) / 4)}MiB`];
 }

@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import {
-    registryConfigDir, registryContainerPort, registryDataDir, registryDebugPort, registryFiles, renderRegistryConfig,
+    registryConfigDir, registryContainerPort, registryDataDir, registryDebugPort, registryFiles, registryRuntimeEnv, renderRegistryConfig,
 } from "./registryConfig";
 import { initConfigMount, registryFilesDigest, registryUploads, renderInitScript } from "./serverFiles";
 
@@ -33,6 +33,10 @@ export interface RegistryServerArgs {
     readonly blobDescriptorCache?: boolean;
     /** Serve HTTP/2 to clients that offer it. Default true. */
     readonly http2?: boolean;
+    /** Registry log level: "error", "warn", "info" or "debug". Default "warn". */
+    readonly logLevel?: string;
+    /** GOGC of the registry process; the heap is also held under 3/4 of the memory limit. Default 400. */
+    readonly goGcPercent?: number;
 }
 
 /** A component's dependsOn doesn't hold its children back by itself; the container needs it. */
@@ -59,6 +63,7 @@ export class RegistryServer extends pulumi.ComponentResource {
         const containerName = args.containerName ?? "registry";
         const uid = args.uid ?? 1000;
         const gid = args.gid ?? 1000;
+        const memoryLimitMb = args.memoryLimitMb ?? 512;
 
         const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
         // Generated once and kept in state: a changing secret would invalidate uploads in progress.
@@ -70,7 +75,9 @@ export class RegistryServer extends pulumi.ComponentResource {
 
         const files = pulumi.all([httpSecret.result, args.htpasswd, args.tlsCertPem, args.tlsKeyPem])
             .apply(([secret, htpasswd, certificatePem, keyPem]) => ({
-                configYaml: renderRegistryConfig({ httpSecret: secret, blobDescriptorCache: args.blobDescriptorCache, http2: args.http2 }),
+                configYaml: renderRegistryConfig({
+                    httpSecret: secret, blobDescriptorCache: args.blobDescriptorCache, http2: args.http2, logLevel: args.logLevel,
+                }),
                 htpasswd, certificatePem, keyPem,
             }));
         const filesDigest = files.apply(registryFilesDigest);
@@ -99,6 +106,7 @@ export class RegistryServer extends pulumi.ComponentResource {
             // Explicit, so the same container works with 2.8's and 3.x's image entrypoints.
             entrypoints: ["registry"],
             command: ["serve", registryFiles.config],
+            envs: registryRuntimeEnv(memoryLimitMb, args.goGcPercent),
             user: `${uid}:${gid}`,
             readOnly: true,
             capabilities: { drops: ["ALL"] },
@@ -116,10 +124,10 @@ export class RegistryServer extends pulumi.ComponentResource {
             },
             logDriver: "json-file",
             logOpts: { "max-size": "10m", "max-file": "3" },
-            memory: args.memoryLimitMb ?? 512,
+            memory: memoryLimitMb,
             // Equal to memory: no swap, and raising the limit later isn't refused for exceeding
             // the memory+swap Docker would otherwise have fixed at twice the first limit.
-            memorySwap: args.memoryLimitMb ?? 512,
+            memorySwap: memoryLimitMb,
             labels: [digestLabel],
             mustRun: true,
             wait: true,

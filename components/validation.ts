@@ -23,6 +23,8 @@ export interface RegistrySettings {
     memoryLimitMb: number;
     blobDescriptorCache: boolean;
     http2: boolean;
+    logLevel: string;
+    goGcPercent: number;
     firewallEnabled: boolean;
     publicInterface: string;
     registryAllowedCidrs: string[];
@@ -47,6 +49,8 @@ export const defaultRegistrySettings = {
     memoryLimitMb: 512,
     blobDescriptorCache: true,
     http2: true,
+    logLevel: "warn",
+    goGcPercent: 400,
     firewallEnabled: false,
     publicInterface: "eth0",
     registryAllowedCidrs: [] as string[],
@@ -63,6 +67,10 @@ export class RegistryConfigError extends Error {
 }
 
 export const tlsKeyAlgorithms = ["ECDSA", "RSA"] as const;
+/** Levels the registry's logger (logrus) accepts, quietest first. */
+export const registryLogLevels = ["error", "warn", "info", "debug"] as const;
+export const minGoGcPercent = 25;
+export const maxGoGcPercent = 10000;
 const rsaKeySizes = [2048, 3072, 4096];
 
 const hostnameLabel = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
@@ -179,6 +187,12 @@ export function registrySettingsProblems(s: RegistrySettings, key: (field: strin
     }
     if (!Number.isInteger(s.memoryLimitMb) || s.memoryLimitMb < 64) {
         report("memoryLimitMb", `${s.memoryLimitMb} is below 64 MiB`, `pulumi config set ${key("memoryLimitMb")} 512`);
+    }
+    if (!(registryLogLevels as readonly string[]).includes(s.logLevel)) {
+        report("logLevel", `"${s.logLevel}" is not one of ${registryLogLevels.join(", ")}`, `pulumi config set ${key("logLevel")} warn`);
+    }
+    if (!Number.isInteger(s.goGcPercent) || s.goGcPercent < minGoGcPercent || s.goGcPercent > maxGoGcPercent) {
+        report("goGcPercent", `${s.goGcPercent} is outside ${minGoGcPercent}-${maxGoGcPercent}`, `pulumi config set ${key("goGcPercent")} 400`);
     }
 
     if (isProduction && !s.firewallEnabled) {

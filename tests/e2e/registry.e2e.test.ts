@@ -186,6 +186,26 @@ describe("authentication and transport", () => {
     });
 });
 
+describe("logs and runtime", () => {
+    it("logs an authorized request once (the access log) and a failed login with its username", () => {
+        const probe = `e2e-log-probe-${process.pid}-${Date.now()}`;
+        expect(curlStatus(`--cacert ${caFile} -A ${probe}-ok -u admin:${outputs.credentials.admin} https://${endpoint}/v2/`)).toBe("200");
+        expect(curlStatus(`--cacert ${caFile} -A ${probe}-bad -u admin:wrong-password https://${endpoint}/v2/`)).toBe("401");
+        const logs = run(`docker logs ${outputs.containerName} 2>&1`).stdout.split("\n");
+        const ok = logs.filter((l) => l.includes(`${probe}-ok`));
+        expect(ok).toHaveLength(1);
+        expect(ok[0]).toMatch(/"GET \/v2\/ HTTP\/[\d.]+" 200 /);
+        const bad = logs.filter((l) => l.includes(`${probe}-bad`));
+        expect(bad.some((l) => /level=error msg="error authenticating user \\"admin\\"/.test(l))).toBe(true);
+        expect(bad.some((l) => / 401 /.test(l))).toBe(true);
+    });
+
+    it("runs the registry process with the stack's Go runtime settings", () => {
+        const environ = runOk(`docker exec ${outputs.containerName} cat /proc/1/environ`).split("\0");
+        expect(environ).toEqual(expect.arrayContaining(["GOGC=400", "GOMEMLIMIT=384MiB"]));
+    });
+});
+
 describe("secrets and hardening", () => {
     it("shows no password, private key or http.secret in docker inspect", () => {
         const config = YAML.parse(readConfigVolumeFile("config.yml"));

@@ -98,7 +98,7 @@ describe("dev stack", () => {
         expect(c.healthcheck.tests[0]).toBe("CMD");
         expect(c.entrypoints).toEqual(["registry"]);
         expect(c.command).toEqual(["serve", "/etc/distribution/config.yml"]);
-        expect(c.envs).toBeUndefined();
+        expect(c.envs).toEqual(["GOGC=400", "GOMEMLIMIT=384MiB"]);
         expect(c.volumes).toEqual(expect.arrayContaining([
             { volumeName: "registry-dev-data", containerPath: "/var/lib/registry" },
             { volumeName: "registry-dev-config", containerPath: "/etc/distribution", readOnly: true },
@@ -119,6 +119,7 @@ describe("dev stack", () => {
         expect(uploads["htpasswd"].permissions).toBe("0400");
         const config = YAML.parse(uploads["config.yml"].content);
         expect(config.http.tls.minimumtls).toBe("tls1.2");
+        expect(config.log.level).toBe("warn");
         expect(config.http.secret).toMatch(/^[A-Za-z0-9]{64}$/);
     });
 

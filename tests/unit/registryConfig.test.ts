@@ -1,5 +1,5 @@
 import * as YAML from "yaml";
-import { registryFiles, renderRegistryConfig } from "../../components/registryConfig";
+import { registryFiles, registryRuntimeEnv, renderRegistryConfig } from "../../components/registryConfig";
 
 describe("renderRegistryConfig", () => {
     const parsed = YAML.parse(renderRegistryConfig({ httpSecret: "a-secret-of-sixty-four-characters" }));
@@ -41,8 +41,22 @@ describe("renderRegistryConfig", () => {
         expect(parsed.http.http2.disabled).toBe(false);
     });
 
+    it("logs at warn unless told otherwise, keeping the access log", () => {
+        expect(parsed.log.level).toBe("warn");
+        expect(parsed.log.accesslog.disabled).toBe(false);
+        expect(YAML.parse(renderRegistryConfig({ httpSecret: "x", logLevel: "info" })).log.level).toBe("info");
+    });
+
     it("quotes whatever the secret contains so the YAML stays valid", () => {
         const tricky = 'x: "y" # z\n- w';
         expect(YAML.parse(renderRegistryConfig({ httpSecret: tricky })).http.secret).toBe(tricky);
+    });
+});
+
+describe("registryRuntimeEnv", () => {
+    it("sets GOGC and holds the heap under three quarters of the memory limit", () => {
+        expect(registryRuntimeEnv(512)).toEqual(["GOGC=400", "GOMEMLIMIT=384MiB"]);
+        expect(registryRuntimeEnv(1000, 100)).toEqual(["GOGC=100", "GOMEMLIMIT=750MiB"]);
+        expect(registryRuntimeEnv(65, 25)).toEqual(["GOGC=25", "GOMEMLIMIT=48MiB"]);
     });
 });

@@ -55,6 +55,9 @@ describe("validateRegistrySettings", () => {
         ["prod without the firewall", { firewallEnabled: false }, /private-registry:firewallEnabled: the prod stack must run with the firewall on/],
         ["an unknown key algorithm", { tlsKeyAlgorithm: "DSA" }, /private-registry:tlsKeyAlgorithm: "DSA" is not one of ECDSA, RSA/],
         ["a bcrypt cost below 4", { bcryptCost: 3 }, /private-registry:bcryptCost: 3 is outside 4-31/],
+        ["an unknown log level", { logLevel: "verbose" }, /private-registry:logLevel: "verbose" is not one of error, warn, info, debug\. Fix: pulumi config set private-registry:logLevel warn/],
+        ["GOGC below 25", { goGcPercent: 10 }, /private-registry:goGcPercent: 10 is outside 25-10000\. Fix: pulumi config set private-registry:goGcPercent 400/],
+        ["a fractional GOGC", { goGcPercent: 150.5 }, /private-registry:goGcPercent: 150.5 is outside/],
         ["an image not pinned by digest", { image: "registry:2" }, /private-registry:image: "registry:2" is not pinned by digest/],
     ];
     it.each(cases)("rejects %s, naming the key and the fix", (_, change, message) => {
@@ -76,6 +79,7 @@ describe("bad stack config", () => {
         ["dev", "a bad port", { "private-registry:port": 99999 }, /private-registry:port: 99999/],
         ["dev", "a duplicate user", { "private-registry:users": ["admin", "admin"] }, /private-registry:users\[1\]/],
         ["dev", "a bad hostname", { "private-registry:hostnames": ["no spaces.example"] }, /private-registry:hostnames\[0\]/],
+        ["dev", "an unknown log level", { "private-registry:logLevel": "loud" }, /private-registry:logLevel: "loud"/],
         ["dev", "a bad docker host", { "private-registry:dockerHost": "localhost" }, /private-registry:dockerHost/],
         ["prod", "an empty SSH allowlist", { "private-registry:sshAllowedCidrs": [] }, /private-registry:sshAllowedCidrs: is empty/],
         ["prod", "SSH open to the world", { "private-registry:sshAllowedCidrs": ["0.0.0.0/0"] }, /opens SSH to the whole internet/],

@@ -1,8 +1,9 @@
 /**
  * The settings a registry container is really running with, read from its files (not from the
  * stack's config, whose defaults may change while a benchmark runs): the bcrypt cost of each
- * htpasswd entry, the blob descriptor cache and HTTP/2. Only those fields are kept; the files'
- * secrets are never stored or printed.
+ * htpasswd entry, the blob descriptor cache, HTTP/2 and the log level, and the Go runtime's GOGC
+ * and GOMEMLIMIT from the container's environment. Only those fields are kept; the files' secrets
+ * are never stored or printed.
  */
 import YAML from "yaml";
 import { runOk } from "./exec";
@@ -11,6 +12,10 @@ export interface AppliedSettings {
     bcryptCosts: number[];
     blobDescriptorCache: boolean;
     http2: boolean;
+    logLevel: string;
+    /** GOGC and GOMEMLIMIT as the container sets them; "unset" where it doesn't (Go's defaults). */
+    goGc: string;
+    goMemLimit: string;
 }
 
 export function bcryptCosts(htpasswd: string): number[] {
@@ -23,10 +28,17 @@ export async function stackAppliedSettings(container: string): Promise<AppliedSe
     const config = YAML.parse((await runOk("docker", ["exec", container, "cat", "/etc/distribution/config.yml"])).stdout) as {
         storage?: { cache?: { blobdescriptor?: string } };
         http?: { http2?: { disabled?: boolean } };
+        log?: { level?: string };
     };
+    const env = JSON.parse((await runOk("docker", ["inspect", "--format", "{{json .Config.Env}}", container])).stdout) as string[] | null;
+    const envValue = (name: string) => (env ?? []).find((e) => e.startsWith(`${name}=`))?.slice(name.length + 1) ?? "unset";
     return {
         bcryptCosts: bcryptCosts(htpasswd),
         blobDescriptorCache: config.storage?.cache?.blobdescriptor === "inmemory",
         http2: config.http?.http2?.disabled !== true,
+        // distribution's default level is info.
+        logLevel: config.log?.level ?? "info",
+        goGc: envValue("GOGC"),
+        goMemLimit: envValue("GOMEMLIMIT"),
     };
 }

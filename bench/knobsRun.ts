@@ -26,33 +26,67 @@ export interface KnobVariant {
     config: string[];
 }
 
-/**
- * Every variant sets all three settings explicitly, so a default changing in Pulumi.yaml meanwhile
- * cannot change what a variant measures; the knob variants use the stack's default cost.
- */
-export function knobVariants(defaultCost: number): KnobVariant[] {
-    const v = (cost: number, cache: boolean, http2: boolean): KnobVariant => ({
-        name: `cost ${cost}, cache ${cache ? "on" : "off"}, HTTP/2 ${http2 ? "on" : "off"}`,
-        config: [`bcryptCost=${cost}`, `blobDescriptorCache=${cache}`, `http2=${http2}`],
-    });
-    const costs = [...new Set([4, 5, 10, defaultCost])].sort((a, b) => a - b);
-    return [
-        ...costs.map((c) => v(c, true, true)),
-        v(defaultCost, false, true),
-        v(defaultCost, true, false),
-    ];
+/** The settings a knob variant pins; each is a stack config key. */
+export interface KnobSettings {
+    bcryptCost: number;
+    blobDescriptorCache: boolean;
+    http2: boolean;
+    logLevel: string;
+    goGcPercent: number;
+}
+
+export const knobKeys: (keyof KnobSettings)[] = ["bcryptCost", "blobDescriptorCache", "http2", "logLevel", "goGcPercent"];
+
+function knobVariant(s: KnobSettings, extra: string[] = []): KnobVariant {
+    const onOff = (b: boolean) => (b ? "on" : "off");
+    return {
+        name: `cost ${s.bcryptCost}, cache ${onOff(s.blobDescriptorCache)}, HTTP/2 ${onOff(s.http2)}, log ${s.logLevel}, GOGC ${s.goGcPercent}`,
+        config: [...knobKeys.map((k) => `${k}=${s[k]}`), ...extra],
+    };
 }
 
 /**
- * Memory limits to pull the big layer under: the stack's default and twice it, other settings at
- * their defaults. Not more than twice: Docker sets a container's memory+swap limit to twice its
- * memory limit, and an in-place update that raises the memory limit above that is refused.
+ * The stack's defaults, then each knob changed on its own: bcrypt costs 5 and 10, the cache and
+ * HTTP/2 flipped, the log level info (or warn), GOGC 100 (Go's default; or 400). Every variant
+ * sets all knobs explicitly, so a default changing in Pulumi.yaml meanwhile cannot change what a
+ * variant measures.
  */
-export function memoryVariants(defaultMb: number, cost: number): KnobVariant[] {
+export function knobVariants(d: KnobSettings): KnobVariant[] {
+    const changes: Partial<KnobSettings>[] = [
+        {},
+        { bcryptCost: 5 },
+        { bcryptCost: 10 },
+        { blobDescriptorCache: !d.blobDescriptorCache },
+        { http2: !d.http2 },
+        { logLevel: d.logLevel === "info" ? "warn" : "info" },
+        { goGcPercent: d.goGcPercent === 100 ? 400 : 100 },
+    ];
+    const variants = changes.map((c) => knobVariant({ ...d, ...c }));
+    return variants.filter((v, i) => variants.findIndex((w) => w.name === v.name) === i);
+}
+
+/**
+ * Memory limits to pull the big layer under: the stack's default and twice it, other knobs at
+ * their defaults. Not more than twice: an in-place update that raised the memory limit above the
+ * first memory+swap limit used to be refused, and twice is enough to show the page cache's effect.
+ */
+export function memoryVariants(defaultMb: number, d: KnobSettings): KnobVariant[] {
     return [...new Set([defaultMb, 2 * defaultMb])].map((mb) => ({
         name: `memory ${mb} MiB`,
-        config: [`memoryLimitMb=${mb}`, `bcryptCost=${cost}`, "blobDescriptorCache=true", "http2=true"],
+        config: [`memoryLimitMb=${mb}`, ...knobVariant(d).config],
     }));
+}
+
+/** The stack's resolved knob settings (Pulumi.yaml defaults < Pulumi.<stack>.yaml < --config). */
+export function stackKnobDefaults(o: BenchOptions): KnobSettings {
+    const value = (k: keyof KnobSettings) => stackSetting(k, o.stack, o.stackConfig);
+    return {
+        bcryptCost: Number(value("bcryptCost")),
+        blobDescriptorCache: value("blobDescriptorCache") === true,
+        http2: value("http2") === true,
+        logLevel: String(value("logLevel")),
+        goGcPercent: Number(value("goGcPercent")),
+    };
 }
 
 export interface KnobDeps {
@@ -70,8 +104,8 @@ export async function runKnobs(o: BenchOptions, cleanup: Cleanup, deps: KnobDeps
     const figures: Results["figures"] = {};
     const settings: Record<string, unknown> = {};
     let blobPaths = s.blobPaths;
-    const defaultCost = Number(stackSetting("bcryptCost", o.stack, o.stackConfig));
-    const variants = knobVariants(defaultCost);
+    const defaults = stackKnobDefaults(o);
+    const variants = knobVariants(defaults);
     for (const v of variants) {
         deps.log(`variant ${v.name}: npm run local -- up --stack ${o.stack}${[...o.stackConfig, ...v.config].map((c) => ` --config ${c}`).join("")}`);
         const stackTarget = await s.stack.up(v.config);
@@ -80,7 +114,7 @@ export async function runKnobs(o: BenchOptions, cleanup: Cleanup, deps: KnobDeps
         if (v !== variants[0]) blobPaths = await deps.pushProbe(s.client, s.probe, targets);
         const applied = await stackAppliedSettings(stackTarget.container);
         settings[v.name] = { configOverrides: [...o.stackConfig, ...v.config], applied };
-        deps.log(`  running with bcrypt cost ${applied.bcryptCosts.join("/")}, blob descriptor cache ${applied.blobDescriptorCache ? "on" : "off"}, HTTP/2 ${applied.http2 ? "on" : "off"}`);
+        deps.log(`  running with bcrypt cost ${applied.bcryptCosts.join("/")}, blob descriptor cache ${applied.blobDescriptorCache ? "on" : "off"}, HTTP/2 ${applied.http2 ? "on" : "off"}, log ${applied.logLevel}, GOGC ${applied.goGc}, GOMEMLIMIT ${applied.goMemLimit}`);
         const cap = await measureCapacity(targets, blobPaths, { runs: o.loadRuns, seconds: o.loadSeconds, connections: o.connections, warmupSeconds: 1 }, s.workDir, deps.log);
         const pp = await measurePushPull(s.client, layered, "bench/layered", targets, o.pushPullRuns, deps.log);
         figures[`${v.name}.authCapacityGetV2`] = capacityFigure("getV2", cap, o.connections, o.loadSeconds);
@@ -90,7 +124,7 @@ export async function runKnobs(o: BenchOptions, cleanup: Cleanup, deps: KnobDeps
         }
     }
     const defaultMb = Number(stackSetting("memoryLimitMb", o.stack, o.stackConfig));
-    const memVariants = memoryVariants(defaultMb, defaultCost);
+    const memVariants = memoryVariants(defaultMb, defaults);
     for (const v of memVariants) {
         deps.log(`variant ${v.name}: npm run local -- up --stack ${o.stack}${[...o.stackConfig, ...v.config].map((c) => ` --config ${c}`).join("")}`);
         const stackTarget = await s.stack.up(v.config);
@@ -110,7 +144,7 @@ export async function runKnobs(o: BenchOptions, cleanup: Cleanup, deps: KnobDeps
         machine,
         versions: vers,
         setup: {
-            stack: { stack: o.stack, defaultBcryptCost: defaultCost, variants: settings },
+            stack: { stack: o.stack, defaults, variants: settings },
             baseline: { host: s.baselineTarget.host, bcryptCost: s.baselineBcryptCost },
             load: { connections: o.connections, runs: o.loadRuns, secondsPerRun: o.loadSeconds, getTool: "wrk", headTool: "ab" },
             pushPullRuns: o.pushPullRuns,
@@ -131,7 +165,7 @@ export function renderKnobsMarkdown(r: Results): string {
     L.push(`Produced by \`${r.command}\` on ${r.date} (${Math.round(r.durationSeconds / 6) / 10} min). Raw runs: [knobs.json](knobs.json). The main figures, with the stack's defaults, are in [RESULTS.md](RESULTS.md).`, "");
     L.push(`- **Machine:** ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB RAM; kernel ${m.kernel}. Load average at start ${m.loadAverageAtStart.join(" / ")}${m.loadAverageAtEnd ? `, at end ${m.loadAverageAtEnd.join(" / ")}` : ""}.`);
     L.push(`- **Versions:** ${v.registryBinary} (\`${v.registryImage}\`) for both; Docker ${v.dockerServer}; ${v.wrk}; ${v.ab}.`);
-    L.push(`- **Method:** each variant is an \`up\` of the stack with that one setting changed (the harness replaces the container), then, next to the same baseline (\`htpasswd -Bbn\`, cost 5) in the same window: request capacity at ${load.connections} connections (${load.runs} run(s) × ${load.secondsPerRun} s; GET with wrk, HEAD with ab) and the layered image's push and pull (${(r.setup as { pushPullRuns: number }).pushPullRuns} runs, medians).`);
+    L.push(`- **Method:** each variant is an \`up\` of the stack, first at its defaults, then with one setting changed (the harness replaces the container), then, next to the same baseline (\`htpasswd -Bbn\`, cost 5) in the same window: request capacity at ${load.connections} connections (${load.runs} run(s) × ${load.secondsPerRun} s; GET with wrk, HEAD with ab) and the layered image's push and pull (${(r.setup as { pushPullRuns: number }).pushPullRuns} runs, medians).`);
     L.push("");
     L.push(`| Variant | GET /v2/ auth req/s | GET auth ÷ unauth | GET CPU-implied ratio | HEAD blob auth req/s | HEAD auth ÷ unauth | HEAD CPU-implied ratio | push stack ÷ baseline | pull stack ÷ baseline | Targets (≥ ${capacityTarget}; ≤ ${timeTarget}) |`);
     L.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");

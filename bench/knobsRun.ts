@@ -66,12 +66,12 @@ export function knobVariants(d: KnobSettings): KnobVariant[] {
 }
 
 /**
- * Memory limits to pull the big layer under: the stack's default and twice it, other knobs at
- * their defaults. Not more than twice: an in-place update that raised the memory limit above the
- * first memory+swap limit used to be refused, and twice is enough to show the page cache's effect.
+ * Memory limits to pull the big layer under, other knobs at their defaults: below, near and above
+ * the layer's size, and the stack's default. The container's limit counts the page cache the
+ * registry reads blobs through, so a layer bigger than the limit is read from disk again.
  */
 export function memoryVariants(defaultMb: number, d: KnobSettings): KnobVariant[] {
-    return [...new Set([defaultMb, 2 * defaultMb])].map((mb) => ({
+    return [...new Set([512, 1024, 2048, defaultMb])].sort((a, b) => a - b).map((mb) => ({
         name: `memory ${mb} MiB`,
         config: [`memoryLimitMb=${mb}`, ...knobVariant(d).config],
     }));

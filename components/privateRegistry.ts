@@ -38,7 +38,7 @@ export interface PrivateRegistryArgs {
     readonly protectData?: boolean;
     /** Registry image, pinned by digest. Default registry:2.8.3 pinned to its official digest. */
     readonly image?: string;
-    /** Memory limit of the registry container in MiB. Default 512. */
+    /** Memory limit of the registry container in MiB; it counts the page cache the registry reads blobs through. Default 2048. */
     readonly memoryLimitMb?: number;
     /** Keep a cache of blob descriptors in the registry's memory. Default true. */
     readonly blobDescriptorCache?: boolean;

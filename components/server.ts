@@ -23,7 +23,7 @@ export interface RegistryServerArgs {
     readonly port?: number;
     /** Host address the port is published on. Default "0.0.0.0". */
     readonly bindAddress?: string;
-    /** Memory limit of the registry container, in MiB. Default 512. */
+    /** Memory limit of the registry container, in MiB; it counts the page cache the registry reads blobs through. Default 2048. */
     readonly memoryLimitMb?: number;
     /** Numeric user the registry runs as; it owns the data and config files. Default 1000. */
     readonly uid?: number;
@@ -63,7 +63,7 @@ export class RegistryServer extends pulumi.ComponentResource {
         const containerName = args.containerName ?? "registry";
         const uid = args.uid ?? 1000;
         const gid = args.gid ?? 1000;
-        const memoryLimitMb = args.memoryLimitMb ?? 512;
+        const memoryLimitMb = args.memoryLimitMb ?? 2048;
 
         const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
         // Generated once and kept in state: a changing secret would invalidate uploads in progress.

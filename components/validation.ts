@@ -46,7 +46,7 @@ export const defaultRegistrySettings = {
     containerName: "registry",
     dataVolumeName: "registry-data",
     image: "registry:2.8.3@sha256:a3d8aaa63ed8681a604f1dea0aa03f100d5895b6a58ace528858a7b332415373",
-    memoryLimitMb: 512,
+    memoryLimitMb: 2048,
     blobDescriptorCache: true,
     http2: true,
     logLevel: "warn",
@@ -186,7 +186,7 @@ export function registrySettingsProblems(s: RegistrySettings, key: (field: strin
         report("image", `"${s.image}" is not pinned by digest`, `use a reference such as registry:2.8.3@sha256:<64 hex digits>`);
     }
     if (!Number.isInteger(s.memoryLimitMb) || s.memoryLimitMb < 64) {
-        report("memoryLimitMb", `${s.memoryLimitMb} is below 64 MiB`, `pulumi config set ${key("memoryLimitMb")} 512`);
+        report("memoryLimitMb", `${s.memoryLimitMb} is below 64 MiB`, `pulumi config set ${key("memoryLimitMb")} 2048`);
     }
     if (!(registryLogLevels as readonly string[]).includes(s.logLevel)) {
         report("logLevel", `"${s.logLevel}" is not one of ${registryLogLevels.join(", ")}`, `pulumi config set ${key("logLevel")} warn`);

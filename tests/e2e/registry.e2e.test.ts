@@ -202,7 +202,7 @@ describe("logs and runtime", () => {
 
     it("runs the registry process with the stack's Go runtime settings", () => {
         const environ = runOk(`docker exec ${outputs.containerName} cat /proc/1/environ`).split("\0");
-        expect(environ).toEqual(expect.arrayContaining(["GOGC=400", "GOMEMLIMIT=384MiB"]));
+        expect(environ).toEqual(expect.arrayContaining(["GOGC=400", "GOMEMLIMIT=1536MiB"]));
     });
 });
 

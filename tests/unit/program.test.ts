@@ -92,13 +92,13 @@ describe("dev stack", () => {
         expect(c.readOnly).toBe(true);
         expect(c.capabilities).toEqual({ drops: ["ALL"] });
         expect(c.securityOpts).toEqual(["no-new-privileges:true"]);
-        expect(c.memory).toBe(512);
-        expect(c.memorySwap).toBe(512);
+        expect(c.memory).toBe(2048);
+        expect(c.memorySwap).toBe(2048);
         expect(c.logOpts).toEqual({ "max-size": "10m", "max-file": "3" });
         expect(c.healthcheck.tests[0]).toBe("CMD");
         expect(c.entrypoints).toEqual(["registry"]);
         expect(c.command).toEqual(["serve", "/etc/distribution/config.yml"]);
-        expect(c.envs).toEqual(["GOGC=400", "GOMEMLIMIT=384MiB"]);
+        expect(c.envs).toEqual(["GOGC=400", "GOMEMLIMIT=1536MiB"]);
         expect(c.volumes).toEqual(expect.arrayContaining([
             { volumeName: "registry-dev-data", containerPath: "/var/lib/registry" },
             { volumeName: "registry-dev-config", containerPath: "/etc/distribution", readOnly: true },

@@ -115,12 +115,14 @@ export class RegistryServer extends pulumi.ComponentResource {
             volumes: [dataVolume, { volumeName: configVolume.name, containerPath: registryConfigDir, readOnly: true }],
             tmpfs: { "/tmp": "rw,noexec,nosuid,size=16m" },
             restart: "always",
+            // Each probe is a process Docker starts in the container, about 0.15 s of the host's CPU,
+            // so probes are Docker's default 30 s apart; `up` waits for the first one.
             healthcheck: {
                 tests: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${registryDebugPort}/debug/health`],
-                interval: "5s",
+                interval: "30s",
                 timeout: "3s",
                 retries: 3,
-                startPeriod: "5s",
+                startPeriod: "10s",
             },
             logDriver: "json-file",
             logOpts: { "max-size": "10m", "max-file": "3" },
@@ -131,7 +133,7 @@ export class RegistryServer extends pulumi.ComponentResource {
             labels: [digestLabel],
             mustRun: true,
             wait: true,
-            waitTimeout: 60,
+            waitTimeout: 120,
         }, { parent: this, deleteBeforeReplace: true, dependsOn: [init, ...componentDependencies(opts)] });
 
         this.containerName = container.name;

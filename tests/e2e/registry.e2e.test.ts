@@ -56,7 +56,7 @@ function repoDigest(tag: string): string {
     return digest.split("@")[1];
 }
 
-function waitHealthy(container: string, timeoutMs = 60_000): void {
+function waitHealthy(container: string, timeoutMs = 120_000): void {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
         if (run(`docker inspect -f '{{.State.Health.Status}}' ${container}`).stdout.trim() === "healthy") return;

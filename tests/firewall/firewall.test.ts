@@ -174,7 +174,7 @@ describe(`RegistryFirewall on a real kernel (${deployment.description})`, () => 
         const started = Date.now();
         expect(await probeMatrix()).toEqual(expectedMatrix(true));
         console.log(`probe matrix with the firewall: ${Date.now() - started} ms`);
-    });
+    }, 180_000);
 
     it("the namespaces' registry traffic is filtered on the forward path, matched by its original port", async () => {
         // The allowed host's connection was accepted in forward, the denied hosts' SYNs dropped

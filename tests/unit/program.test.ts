@@ -96,6 +96,8 @@ describe("dev stack", () => {
         expect(c.memorySwap).toBe(2048);
         expect(c.logOpts).toEqual({ "max-size": "10m", "max-file": "3" });
         expect(c.healthcheck.tests[0]).toBe("CMD");
+        expect(c.healthcheck.interval).toBe("30s");
+        expect(c.waitTimeout).toBeGreaterThan(60);
         expect(c.entrypoints).toEqual(["registry"]);
         expect(c.command).toEqual(["serve", "/etc/distribution/config.yml"]);
         expect(c.envs).toEqual(["GOGC=400", "GOMEMLIMIT=1536MiB"]);

@@ -37,11 +37,11 @@ export interface KnobSettings {
 
 export const knobKeys: (keyof KnobSettings)[] = ["bcryptCost", "blobDescriptorCache", "http2", "logLevel", "goGcPercent"];
 
-function knobVariant(s: KnobSettings, extra: string[] = []): KnobVariant {
+function knobVariant(s: KnobSettings): KnobVariant {
     const onOff = (b: boolean) => (b ? "on" : "off");
     return {
         name: `cost ${s.bcryptCost}, cache ${onOff(s.blobDescriptorCache)}, HTTP/2 ${onOff(s.http2)}, log ${s.logLevel}, GOGC ${s.goGcPercent}`,
-        config: [...knobKeys.map((k) => `${k}=${s[k]}`), ...extra],
+        config: knobKeys.map((k) => `${k}=${s[k]}`),
     };
 }
 

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { bcryptSaltBytes, deterministicBcryptHash, renderHtpasswd } from "./htpasswd";
+import { defaultRegistrySettings } from "./validation";
 
 export interface RegistryCredentialsArgs {
     /** Usernames; each gets a generated password and an htpasswd entry. */
@@ -24,7 +25,7 @@ export class RegistryCredentials extends pulumi.ComponentResource {
 
     constructor(name: string, args: RegistryCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("private-registry:index:RegistryCredentials", name, {}, opts);
-        const cost = args.bcryptCost ?? 4;
+        const cost = args.bcryptCost ?? defaultRegistrySettings.bcryptCost;
 
         const users = args.usernames.map((username) => {
             // Letters and digits only: safe to paste into shells and CI variables.

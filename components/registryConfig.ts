@@ -1,4 +1,5 @@
 import * as YAML from "yaml";
+import { defaultRegistrySettings } from "./validation";
 
 /** Where the config volume is mounted in the registry container; 3.x's default config directory. */
 export const registryConfigDir = "/etc/distribution";
@@ -42,12 +43,12 @@ export function registryConfigObject(options: RegistryConfigOptions): Record<str
         // Unfinished uploads are removed after a week, so aborted pushes don't fill the disk.
         maintenance: { uploadpurging: { enabled: true, age: "168h", interval: "24h", dryrun: false } },
     };
-    if (options.blobDescriptorCache ?? true) {
+    if (options.blobDescriptorCache ?? defaultRegistrySettings.blobDescriptorCache) {
         storage.cache = { blobdescriptor: "inmemory" };
     }
     return {
         version: 0.1,
-        log: { level: options.logLevel ?? "warn", formatter: "text", accesslog: { disabled: false } },
+        log: { level: options.logLevel ?? defaultRegistrySettings.logLevel, formatter: "text", accesslog: { disabled: false } },
         storage,
         http: {
             addr: `:${registryContainerPort}`,
@@ -58,7 +59,7 @@ export function registryConfigObject(options: RegistryConfigOptions): Record<str
                 key: registryFiles.key,
                 minimumtls: "tls1.2",
             },
-            http2: { disabled: !(options.http2 ?? true) },
+            http2: { disabled: !(options.http2 ?? defaultRegistrySettings.http2) },
             debug: {
                 addr: `127.0.0.1:${registryDebugPort}`,
                 prometheus: { enabled: true, path: "/metrics" },
@@ -81,6 +82,6 @@ export function renderRegistryConfig(options: RegistryConfigOptions): string {
  * collector work harder before the heap could reach that limit, so a large GOGC cannot get the
  * registry OOM-killed.
  */
-export function registryRuntimeEnv(memoryLimitMb: number, goGcPercent = 400): string[] {
+export function registryRuntimeEnv(memoryLimitMb: number, goGcPercent = defaultRegistrySettings.goGcPercent): string[] {
     return [`GOGC=${goGcPercent}`, `GOMEMLIMIT=${Math.floor((memoryLimitMb * 3) / 4)}MiB`];
 }

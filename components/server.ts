@@ -5,6 +5,7 @@ import {
     registryConfigDir, registryContainerPort, registryDataDir, registryDebugPort, registryFiles, registryRuntimeEnv, renderRegistryConfig,
 } from "./registryConfig";
 import { initConfigMount, registryFilesDigest, registryUploads, renderInitScript } from "./serverFiles";
+import { defaultRegistrySettings } from "./validation";
 
 export interface RegistryServerArgs {
     /** Registry image, pinned by digest, e.g. registry:2.8.3@sha256:…. */
@@ -60,10 +61,10 @@ export class RegistryServer extends pulumi.ComponentResource {
 
     constructor(name: string, args: RegistryServerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("private-registry:index:RegistryServer", name, {}, opts);
-        const containerName = args.containerName ?? "registry";
+        const containerName = args.containerName ?? defaultRegistrySettings.containerName;
         const uid = args.uid ?? 1000;
         const gid = args.gid ?? 1000;
-        const memoryLimitMb = args.memoryLimitMb ?? 2048;
+        const memoryLimitMb = args.memoryLimitMb ?? defaultRegistrySettings.memoryLimitMb;
 
         const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
         // Generated once and kept in state: a changing secret would invalidate uploads in progress.
@@ -111,7 +112,7 @@ export class RegistryServer extends pulumi.ComponentResource {
             readOnly: true,
             capabilities: { drops: ["ALL"] },
             securityOpts: ["no-new-privileges:true"],
-            ports: [{ internal: registryContainerPort, external: args.port ?? 5000, ip: args.bindAddress ?? "0.0.0.0", protocol: "tcp" }],
+            ports: [{ internal: registryContainerPort, external: args.port ?? defaultRegistrySettings.port, ip: args.bindAddress ?? defaultRegistrySettings.bindAddress, protocol: "tcp" }],
             volumes: [dataVolume, { volumeName: configVolume.name, containerPath: registryConfigDir, readOnly: true }],
             tmpfs: { "/tmp": "rw,noexec,nosuid,size=16m" },
             restart: "always",

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { defaultRegistrySettings } from "./validation";
 
 export interface RegistryTlsArgs {
     /** DNS names clients reach the registry by; all go into the server certificate's SANs (Go ignores the CN). */
@@ -31,9 +32,9 @@ export class RegistryTls extends pulumi.ComponentResource {
 
     constructor(name: string, args: RegistryTlsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("private-registry:index:RegistryTls", name, {}, opts);
-        const keyAlgorithm = args.keyAlgorithm ?? "ECDSA";
+        const keyAlgorithm = args.keyAlgorithm ?? defaultRegistrySettings.tlsKeyAlgorithm;
         const keyArgs: tls.PrivateKeyArgs = keyAlgorithm === "RSA"
-            ? { algorithm: "RSA", rsaBits: args.rsaBits ?? 4096 }
+            ? { algorithm: "RSA", rsaBits: args.rsaBits ?? defaultRegistrySettings.tlsRsaBits }
             : { algorithm: "ECDSA", ecdsaCurve: "P256" };
         const organization = args.organization ?? "private-registry";
         const hours = (days: number) => days * 24;
@@ -43,7 +44,7 @@ export class RegistryTls extends pulumi.ComponentResource {
             privateKeyPem: caKey.privateKeyPem,
             isCaCertificate: true,
             subject: { commonName: `${organization} CA`, organization },
-            validityPeriodHours: hours(args.caValidityDays ?? 3650),
+            validityPeriodHours: hours(args.caValidityDays ?? defaultRegistrySettings.caValidityDays),
             allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
             setSubjectKeyId: true,
         }, { parent: this });
@@ -53,14 +54,14 @@ export class RegistryTls extends pulumi.ComponentResource {
             privateKeyPem: serverKey.privateKeyPem,
             subject: { commonName: args.dnsNames[0], organization },
             dnsNames: args.dnsNames,
-            ipAddresses: args.ipAddresses ?? [],
+            ipAddresses: args.ipAddresses ?? defaultRegistrySettings.ipAddresses,
         }, { parent: this });
         const serverCert = new tls.LocallySignedCert(`${name}-server-cert`, {
             certRequestPem: csr.certRequestPem,
             caPrivateKeyPem: caKey.privateKeyPem,
             caCertPem: caCert.certPem,
-            validityPeriodHours: hours(args.validityDays ?? 365),
-            earlyRenewalHours: hours(args.earlyRenewalDays ?? 30),
+            validityPeriodHours: hours(args.validityDays ?? defaultRegistrySettings.certValidityDays),
+            earlyRenewalHours: hours(args.earlyRenewalDays ?? defaultRegistrySettings.certEarlyRenewalDays),
             allowedUses: keyAlgorithm === "RSA"
                 ? ["digital_signature", "key_encipherment", "server_auth"]
                 : ["digital_signature", "server_auth"],

@@ -27,6 +27,11 @@ async function withCpu(container: string, f: () => Promise<number>): Promise<[nu
     return [value, before !== undefined && after !== undefined ? (after - before) / 1e9 : NaN];
 }
 
+function emptyResults(targets: RegistryTarget[]): PushPullResults {
+    const perTarget = () => Object.fromEntries(targets.map((t) => [t.label, [] as number[]]));
+    return { push: perTarget(), pull: perTarget(), pushRegistryCpuSeconds: perTarget(), pullRegistryCpuSeconds: perTarget() };
+}
+
 export function imageRef(t: RegistryTarget, repository: string): string {
     return `${t.host}/${repository}:latest`;
 }
@@ -35,13 +40,7 @@ export async function measurePushPull(
     client: DockerClient, image: TestImage, repository: string, targets: RegistryTarget[], runs: number,
     log: (msg: string) => void,
 ): Promise<PushPullResults> {
-    const res: PushPullResults = { push: {}, pull: {}, pushRegistryCpuSeconds: {}, pullRegistryCpuSeconds: {} };
-    for (const t of targets) {
-        res.push[t.label] = [];
-        res.pull[t.label] = [];
-        res.pushRegistryCpuSeconds[t.label] = [];
-        res.pullRegistryCpuSeconds[t.label] = [];
-    }
+    const res = emptyResults(targets);
     for (let run = 0; run < runs; run++) {
         const order = run % 2 === 0 ? targets : [...targets].reverse();
         for (const t of targets) await client.tag(image.id, imageRef(t, repository));
@@ -77,13 +76,11 @@ export async function measurePulls(
     client: DockerClient, image: TestImage, repository: string, targets: RegistryTarget[], runs: number,
     log: (msg: string) => void,
 ): Promise<PushPullResults> {
-    const res: PushPullResults = { push: {}, pull: {}, pushRegistryCpuSeconds: {}, pullRegistryCpuSeconds: {} };
+    const res = emptyResults(targets);
     for (const t of targets) {
         await client.tag(image.id, imageRef(t, repository));
         await wipeRegistry(t);
         await client.push(imageRef(t, repository));
-        res.pull[t.label] = [];
-        res.pullRegistryCpuSeconds[t.label] = [];
     }
     for (let run = 0; run < runs; run++) {
         const order = run % 2 === 0 ? targets : [...targets].reverse();

@@ -4,7 +4,7 @@
  * before each pull the image is removed locally (all tags, so its layers go too), so every pull
  * downloads and unpacks every layer. The targets take turns going first.
  */
-import { containerCpuNs, containerId } from "./cpu";
+import { containerCpuNs, containerId, dockerDaemonCpuSeconds } from "./cpu";
 import { DockerClient } from "./dockerClient";
 import { TestImage } from "./images";
 import { RegistryTarget, wipeRegistry } from "./target";
@@ -16,20 +16,33 @@ export interface PushPullResults {
     /** target label → CPU seconds the registry's container used during each push / pull (its cgroup). */
     pushRegistryCpuSeconds: Record<string, number[]>;
     pullRegistryCpuSeconds: Record<string, number[]>;
+    /** target label → CPU seconds the Docker daemon (the client side) used during each push / pull. */
+    pushDaemonCpuSeconds: Record<string, number[]>;
+    pullDaemonCpuSeconds: Record<string, number[]>;
 }
 
-/** Runs f and returns its result with the CPU seconds the container used meanwhile (NaN if unreadable). */
-async function withCpu(container: string, f: () => Promise<number>): Promise<[number, number]> {
+interface CpuDuring {
+    registry: number;
+    daemon: number;
+}
+
+/** Runs f and returns its result with the CPU seconds the container and the Docker daemon used meanwhile (NaN if unreadable). */
+async function withCpu(container: string, f: () => Promise<number>): Promise<[number, CpuDuring]> {
     const id = await containerId(container);
-    const before = containerCpuNs(id);
+    const before = { registry: containerCpuNs(id), daemon: dockerDaemonCpuSeconds() };
     const value = await f();
-    const after = containerCpuNs(id);
-    return [value, before !== undefined && after !== undefined ? (after - before) / 1e9 : NaN];
+    const after = { registry: containerCpuNs(id), daemon: dockerDaemonCpuSeconds() };
+    const delta = (a: number | undefined, b: number | undefined, scale: number) => (a !== undefined && b !== undefined ? (b - a) / scale : NaN);
+    return [value, { registry: delta(before.registry, after.registry, 1e9), daemon: delta(before.daemon, after.daemon, 1) }];
 }
 
 function emptyResults(targets: RegistryTarget[]): PushPullResults {
     const perTarget = () => Object.fromEntries(targets.map((t) => [t.label, [] as number[]]));
-    return { push: perTarget(), pull: perTarget(), pushRegistryCpuSeconds: perTarget(), pullRegistryCpuSeconds: perTarget() };
+    return {
+        push: perTarget(), pull: perTarget(),
+        pushRegistryCpuSeconds: perTarget(), pullRegistryCpuSeconds: perTarget(),
+        pushDaemonCpuSeconds: perTarget(), pullDaemonCpuSeconds: perTarget(),
+    };
 }
 
 export function imageRef(t: RegistryTarget, repository: string): string {
@@ -48,8 +61,9 @@ export async function measurePushPull(
         for (const t of order) {
             const [s, cpu] = await withCpu(t.container, () => client.push(imageRef(t, repository)));
             res.push[t.label].push(s);
-            res.pushRegistryCpuSeconds[t.label].push(cpu);
-            log(`  run ${run + 1}/${runs} ${t.label.padEnd(8)} push ${repository} ${s.toFixed(2)} s (registry CPU ${cpu.toFixed(2)} s)`);
+            res.pushRegistryCpuSeconds[t.label].push(cpu.registry);
+            res.pushDaemonCpuSeconds[t.label].push(cpu.daemon);
+            log(`  run ${run + 1}/${runs} ${t.label.padEnd(8)} push ${repository} ${s.toFixed(2)} s ${cpuText(cpu)}`);
         }
         for (const t of order) await timedPull(client, image, t, repository, res, `run ${run + 1}/${runs}`, log);
     }
@@ -64,8 +78,13 @@ async function timedPull(
     await client.removeImage(image.id);
     const [s, cpu] = await withCpu(t.container, () => client.pull(imageRef(t, repository)));
     res.pull[t.label].push(s);
-    res.pullRegistryCpuSeconds[t.label].push(cpu);
-    log(`  ${runLabel} ${t.label.padEnd(8)} pull ${repository} ${s.toFixed(2)} s (registry CPU ${cpu.toFixed(2)} s)`);
+    res.pullRegistryCpuSeconds[t.label].push(cpu.registry);
+    res.pullDaemonCpuSeconds[t.label].push(cpu.daemon);
+    log(`  ${runLabel} ${t.label.padEnd(8)} pull ${repository} ${s.toFixed(2)} s ${cpuText(cpu)}`);
+}
+
+function cpuText(cpu: CpuDuring): string {
+    return `(CPU: registry ${cpu.registry.toFixed(2)} s, docker daemon ${cpu.daemon.toFixed(2)} s)`;
 }
 
 /**

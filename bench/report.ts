@@ -55,6 +55,11 @@ export interface TimeFigure {
     target: { what: string; met: boolean };
     /** CPU seconds the registry's container used during each run (its cgroup): the registry's share of the work. */
     registryCpuSeconds?: { stack: Series; baseline: Series };
+    /**
+     * CPU seconds the Docker daemon used during each run: the client side (compressing for a push,
+     * decompressing and unpacking for a pull), the same work for both targets.
+     */
+    dockerDaemonCpuSeconds?: { stack: Series; baseline: Series };
 }
 
 export interface UpFigure {
@@ -113,27 +118,42 @@ export function capacityFigure(kind: RequestKind, cap: CapacityResults, connecti
     };
 }
 
+type PerTarget = Record<string, number[]>;
+
+/** Series of a stack/baseline pair, or undefined unless every run of both was measured. */
+function bothSides(x: PerTarget, runs: number): { stack: Series; baseline: Series } | undefined {
+    const all = [...(x.stack ?? []), ...(x.baseline ?? [])];
+    if (all.length !== 2 * runs || !all.every((v) => Number.isFinite(v))) return undefined;
+    return { stack: series(x.stack), baseline: series(x.baseline) };
+}
+
 export function timeFigure(
-    description: string, image: { layers: number; bytesPerLayer: number }, stackRuns: number[], baselineRuns: number[],
-    cpu?: { stack: number[]; baseline: number[] },
+    description: string, image: { layers: number; bytesPerLayer: number }, wall: PerTarget,
+    cpu: { registry: PerTarget; daemon: PerTarget },
 ): TimeFigure {
-    const stack = series(stackRuns);
-    const baseline = series(baselineRuns);
+    const stack = series(wall.stack);
+    const baseline = series(wall.baseline);
     const r = ratio(stack.median, baseline.median);
     const f: TimeFigure = { description, unit: "s", image, stack, baseline, ratio: r, target: { what: `stack ÷ baseline ≤ ${timeTarget}`, met: r <= timeTarget } };
-    if (cpu && [...cpu.stack, ...cpu.baseline].every((x) => Number.isFinite(x))) {
-        f.registryCpuSeconds = { stack: series(cpu.stack), baseline: series(cpu.baseline) };
-    }
+    const registry = bothSides(cpu.registry, stack.runs.length);
+    if (registry) f.registryCpuSeconds = registry;
+    const daemon = bothSides(cpu.daemon, stack.runs.length);
+    if (daemon) f.dockerDaemonCpuSeconds = daemon;
     return f;
 }
 
+function pushFigure(what: string, image: { layers: number; bytesPerLayer: number }, pp: PushPullResults): TimeFigure {
+    return timeFigure(`docker push of ${what}: wall time, registry emptied before each run`, image, pp.push,
+        { registry: pp.pushRegistryCpuSeconds, daemon: pp.pushDaemonCpuSeconds });
+}
+
+export function pullFigure(what: string, image: { layers: number; bytesPerLayer: number }, pp: PushPullResults): TimeFigure {
+    return timeFigure(`docker pull of ${what}: wall time, local image removed before each pull`, image, pp.pull,
+        { registry: pp.pullRegistryCpuSeconds, daemon: pp.pullDaemonCpuSeconds });
+}
+
 export function pushPullFigures(prefix: string, what: string, image: { layers: number; bytesPerLayer: number }, pp: PushPullResults): Record<string, TimeFigure> {
-    return {
-        [`push${prefix}`]: timeFigure(`docker push of ${what}: wall time, registry emptied before each run`, image, pp.push.stack, pp.push.baseline,
-            { stack: pp.pushRegistryCpuSeconds.stack, baseline: pp.pushRegistryCpuSeconds.baseline }),
-        [`pull${prefix}`]: timeFigure(`docker pull of ${what}: wall time, local image removed before each pull`, image, pp.pull.stack, pp.pull.baseline,
-            { stack: pp.pullRegistryCpuSeconds.stack, baseline: pp.pullRegistryCpuSeconds.baseline }),
-    };
+    return { [`push${prefix}`]: pushFigure(what, image, pp), [`pull${prefix}`]: pullFigure(what, image, pp) };
 }
 
 function size(bytes: number): string {
@@ -190,6 +210,7 @@ export function renderMarkdown(r: Results): string {
             const verb = key.startsWith("push") ? "push" : "pull";
             L.push(`| docker ${verb}, ${imageText(f.image)}, s (median of ${f.stack.runs.length}) | ${f.stack.median} | ${f.baseline.median} | ${f.ratio} | ≤ ${timeTarget}: ${yesNo(f.target.met)} |`);
             if (f.registryCpuSeconds) L.push(`| … registry CPU during it, s | ${f.registryCpuSeconds.stack.median} | ${f.registryCpuSeconds.baseline.median} | ${ratio(f.registryCpuSeconds.stack.median, f.registryCpuSeconds.baseline.median)} | |`);
+            if (f.dockerDaemonCpuSeconds) L.push(`| … docker daemon CPU during it (client side), s | ${f.dockerDaemonCpuSeconds.stack.median} | ${f.dockerDaemonCpuSeconds.baseline.median} | ${ratio(f.dockerDaemonCpuSeconds.stack.median, f.dockerDaemonCpuSeconds.baseline.median)} | |`);
         } else {
             const u = f as UpFigure;
             L.push(`| \`up\` (image already local) → first authenticated 200 from /v2/, s | ${u.stack.median} | ${u.baseline.median} (\`docker run\`) | | |`);
@@ -230,6 +251,10 @@ export function renderMarkdown(r: Results): string {
             if (f.registryCpuSeconds) {
                 L.push(`| ${key} registry CPU s | stack | ${f.registryCpuSeconds.stack.runs.join(", ")} |`);
                 L.push(`| ${key} registry CPU s | baseline | ${f.registryCpuSeconds.baseline.runs.join(", ")} |`);
+            }
+            if (f.dockerDaemonCpuSeconds) {
+                L.push(`| ${key} docker daemon CPU s | stack | ${f.dockerDaemonCpuSeconds.stack.runs.join(", ")} |`);
+                L.push(`| ${key} docker daemon CPU s | baseline | ${f.dockerDaemonCpuSeconds.baseline.runs.join(", ")} |`);
             }
         } else {
             const u = f as UpFigure;

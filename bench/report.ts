@@ -60,6 +60,12 @@ export interface TimeFigure {
      * decompressing and unpacking for a pull), the same work for both targets.
      */
     dockerDaemonCpuSeconds?: { stack: Series; baseline: Series };
+    /**
+     * Wall seconds per second of Docker daemon CPU (median of the runs), and stack ÷ baseline of it:
+     * the wall-time ratio with the client's speed at the time taken out. A slower registry raises it
+     * however fast the machine happened to be.
+     */
+    wallPerDaemonCpuSecond?: { stack: number; baseline: number; ratio: number };
 }
 
 export interface UpFigure {
@@ -138,7 +144,13 @@ export function timeFigure(
     const registry = bothSides(cpu.registry, stack.runs.length);
     if (registry) f.registryCpuSeconds = registry;
     const daemon = bothSides(cpu.daemon, stack.runs.length);
-    if (daemon) f.dockerDaemonCpuSeconds = daemon;
+    if (daemon) {
+        f.dockerDaemonCpuSeconds = daemon;
+        const perCpu = (w: number[], c: number[]) => round(median(w.map((x, i) => x / c[i])), 3);
+        const st = perCpu(wall.stack, cpu.daemon.stack);
+        const bl = perCpu(wall.baseline, cpu.daemon.baseline);
+        f.wallPerDaemonCpuSecond = { stack: st, baseline: bl, ratio: ratio(st, bl) };
+    }
     return f;
 }
 
@@ -211,6 +223,8 @@ export function renderMarkdown(r: Results): string {
             L.push(`| docker ${verb}, ${imageText(f.image)}, s (median of ${f.stack.runs.length}) | ${f.stack.median} | ${f.baseline.median} | ${f.ratio} | ≤ ${timeTarget}: ${yesNo(f.target.met)} |`);
             if (f.registryCpuSeconds) L.push(`| … registry CPU during it, s | ${f.registryCpuSeconds.stack.median} | ${f.registryCpuSeconds.baseline.median} | ${ratio(f.registryCpuSeconds.stack.median, f.registryCpuSeconds.baseline.median)} | |`);
             if (f.dockerDaemonCpuSeconds) L.push(`| … docker daemon CPU during it (client side), s | ${f.dockerDaemonCpuSeconds.stack.median} | ${f.dockerDaemonCpuSeconds.baseline.median} | ${ratio(f.dockerDaemonCpuSeconds.stack.median, f.dockerDaemonCpuSeconds.baseline.median)} | |`);
+            const w = f.wallPerDaemonCpuSecond;
+            if (w) L.push(`| … wall seconds per daemon CPU second (the client's speed taken out) | ${w.stack} | ${w.baseline} | ${w.ratio} | (cross-check) |`);
         } else {
             const u = f as UpFigure;
             L.push(`| \`up\` (image already local) → first authenticated 200 from /v2/, s | ${u.stack.median} | ${u.baseline.median} (\`docker run\`) | | |`);

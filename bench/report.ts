@@ -126,10 +126,13 @@ export function capacityFigure(kind: RequestKind, cap: CapacityResults, connecti
 
 type PerTarget = Record<string, number[]>;
 
-/** Series of a stack/baseline pair, or undefined unless every run of both was measured. */
+/**
+ * Series of a stack/baseline pair of CPU times, or undefined unless every run of both was measured.
+ * A zero is a run too short for the clock (the daemon's is counted in 10 ms ticks), not a measurement.
+ */
 function bothSides(x: PerTarget, runs: number): { stack: Series; baseline: Series } | undefined {
     const all = [...(x.stack ?? []), ...(x.baseline ?? [])];
-    if (all.length !== 2 * runs || !all.every((v) => Number.isFinite(v))) return undefined;
+    if (all.length !== 2 * runs || !all.every((v) => Number.isFinite(v) && v > 0)) return undefined;
     return { stack: series(x.stack), baseline: series(x.baseline) };
 }
 

@@ -129,6 +129,8 @@ export function registrySettingsProblems(s: RegistrySettings, key: (field: strin
     const problems: string[] = [];
     const report = (field: string, problem: string, fix: string) => problems.push(`${key(field)}: ${problem}. Fix: ${fix}`);
 
+    // The fix for a bad scalar is its default, read from the one place defaults live.
+    const setDefault = (field: keyof typeof defaultRegistrySettings) => `pulumi config set ${key(field)} ${defaultRegistrySettings[field]}`;
     const listFix = (field: string, example: string) =>
         `pulumi config set --path '${key(field).replace(/^[^:]+:/, "")}[0]' ${example}`;
 
@@ -144,11 +146,11 @@ export function registrySettingsProblems(s: RegistrySettings, key: (field: strin
     for (const field of ["port", "sshPort"] as const) {
         const value = s[field];
         if (!Number.isInteger(value) || value < 1 || value > 65535) {
-            report(field, `${value} is outside 1-65535`, `pulumi config set ${key(field)} ${field === "port" ? 5000 : 22}`);
+            report(field, `${value} is outside 1-65535`, setDefault(field));
         }
     }
     if (!isValidIpAddress(s.bindAddress)) {
-        report("bindAddress", `"${s.bindAddress}" is not an IP address`, `pulumi config set ${key("bindAddress")} 0.0.0.0`);
+        report("bindAddress", `"${s.bindAddress}" is not an IP address`, setDefault("bindAddress"));
     }
     if (s.users.length === 0) report("users", "at least one user is needed, or nobody can log in", listFix("users", "admin"));
     const seen = new Set<string>();
@@ -159,24 +161,24 @@ export function registrySettingsProblems(s: RegistrySettings, key: (field: strin
         seen.add(u);
     });
     if (!Number.isInteger(s.bcryptCost) || s.bcryptCost < minBcryptCost || s.bcryptCost > maxBcryptCost) {
-        report("bcryptCost", `${s.bcryptCost} is outside ${minBcryptCost}-${maxBcryptCost}`, `pulumi config set ${key("bcryptCost")} 4`);
+        report("bcryptCost", `${s.bcryptCost} is outside ${minBcryptCost}-${maxBcryptCost}`, setDefault("bcryptCost"));
     }
     if (!(tlsKeyAlgorithms as readonly string[]).includes(s.tlsKeyAlgorithm)) {
-        report("tlsKeyAlgorithm", `"${s.tlsKeyAlgorithm}" is not one of ${tlsKeyAlgorithms.join(", ")}`, `pulumi config set ${key("tlsKeyAlgorithm")} ECDSA`);
+        report("tlsKeyAlgorithm", `"${s.tlsKeyAlgorithm}" is not one of ${tlsKeyAlgorithms.join(", ")}`, setDefault("tlsKeyAlgorithm"));
     }
     if (s.tlsKeyAlgorithm === "RSA" && !rsaKeySizes.includes(s.tlsRsaBits)) {
-        report("tlsRsaBits", `${s.tlsRsaBits} is not one of ${rsaKeySizes.join(", ")}`, `pulumi config set ${key("tlsRsaBits")} 4096`);
+        report("tlsRsaBits", `${s.tlsRsaBits} is not one of ${rsaKeySizes.join(", ")}`, setDefault("tlsRsaBits"));
     }
     for (const field of ["certValidityDays", "caValidityDays"] as const) {
-        if (!Number.isInteger(s[field]) || s[field] < 1) report(field, `${s[field]} is not a positive number of days`, `pulumi config set ${key(field)} 365`);
+        if (!Number.isInteger(s[field]) || s[field] < 1) report(field, `${s[field]} is not a positive number of days`, setDefault(field));
     }
     if (!Number.isInteger(s.certEarlyRenewalDays) || s.certEarlyRenewalDays < 0) {
-        report("certEarlyRenewalDays", `${s.certEarlyRenewalDays} is not a number of days`, `pulumi config set ${key("certEarlyRenewalDays")} 30`);
+        report("certEarlyRenewalDays", `${s.certEarlyRenewalDays} is not a number of days`, setDefault("certEarlyRenewalDays"));
     } else if (s.certEarlyRenewalDays >= s.certValidityDays) {
         report("certEarlyRenewalDays", `${s.certEarlyRenewalDays} is not shorter than certValidityDays (${s.certValidityDays}), so every up would renew the certificate`, `make it smaller than ${key("certValidityDays")}, e.g. 30 for 365`);
     }
     if (s.caValidityDays < s.certValidityDays) {
-        report("caValidityDays", `${s.caValidityDays} is shorter than certValidityDays (${s.certValidityDays}); the server certificate would outlive its CA`, `pulumi config set ${key("caValidityDays")} 3650`);
+        report("caValidityDays", `${s.caValidityDays} is shorter than certValidityDays (${s.certValidityDays}); the server certificate would outlive its CA`, setDefault("caValidityDays"));
     }
     const dockerName = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
     for (const field of ["containerName", "dataVolumeName"] as const) {
@@ -186,13 +188,13 @@ export function registrySettingsProblems(s: RegistrySettings, key: (field: strin
         report("image", `"${s.image}" is not pinned by digest`, `use a reference such as registry:2.8.3@sha256:<64 hex digits>`);
     }
     if (!Number.isInteger(s.memoryLimitMb) || s.memoryLimitMb < 64) {
-        report("memoryLimitMb", `${s.memoryLimitMb} is below 64 MiB`, `pulumi config set ${key("memoryLimitMb")} 2048`);
+        report("memoryLimitMb", `${s.memoryLimitMb} is below 64 MiB`, setDefault("memoryLimitMb"));
     }
     if (!(registryLogLevels as readonly string[]).includes(s.logLevel)) {
-        report("logLevel", `"${s.logLevel}" is not one of ${registryLogLevels.join(", ")}`, `pulumi config set ${key("logLevel")} warn`);
+        report("logLevel", `"${s.logLevel}" is not one of ${registryLogLevels.join(", ")}`, setDefault("logLevel"));
     }
     if (!Number.isInteger(s.goGcPercent) || s.goGcPercent < minGoGcPercent || s.goGcPercent > maxGoGcPercent) {
-        report("goGcPercent", `${s.goGcPercent} is outside ${minGoGcPercent}-${maxGoGcPercent}`, `pulumi config set ${key("goGcPercent")} 400`);
+        report("goGcPercent", `${s.goGcPercent} is outside ${minGoGcPercent}-${maxGoGcPercent}`, setDefault("goGcPercent"));
     }
 
     if (isProduction && !s.firewallEnabled) {
@@ -200,7 +202,7 @@ export function registrySettingsProblems(s: RegistrySettings, key: (field: strin
     }
     if (s.firewallEnabled) {
         if (!/^[A-Za-z0-9_.@-]{1,15}$/.test(s.publicInterface)) {
-            report("publicInterface", `"${s.publicInterface}" is not a network interface name`, `pulumi config set ${key("publicInterface")} eth0 (see 'ip -br link' on the host)`);
+            report("publicInterface", `"${s.publicInterface}" is not a network interface name`, `${setDefault("publicInterface")} (see 'ip -br link' on the host)`);
         }
         for (const field of ["registryAllowedCidrs", "sshAllowedCidrs"] as const) {
             if (s[field].length === 0) {

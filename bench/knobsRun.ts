@@ -104,12 +104,16 @@ export async function runKnobs(o: BenchOptions, cleanup: Cleanup, deps: KnobDeps
     const figures: Results["figures"] = {};
     const settings: Record<string, unknown> = {};
     let blobPaths = s.blobPaths;
+    const upVariant = async (v: KnobVariant) => {
+        deps.log(`variant ${v.name}: npm run local -- up --stack ${o.stack}${[...o.stackConfig, ...v.config].map((c) => ` --config ${c}`).join("")}`);
+        const target = await s.stack.up(v.config);
+        await assertDataVolumeWritable(target.container);
+        return target;
+    };
     const defaults = stackKnobDefaults(o);
     const variants = knobVariants(defaults);
     for (const v of variants) {
-        deps.log(`variant ${v.name}: npm run local -- up --stack ${o.stack}${[...o.stackConfig, ...v.config].map((c) => ` --config ${c}`).join("")}`);
-        const stackTarget = await s.stack.up(v.config);
-        await assertDataVolumeWritable(stackTarget.container);
+        const stackTarget = await upVariant(v);
         const targets = [stackTarget, s.baselineTarget];
         if (v !== variants[0]) blobPaths = await deps.pushProbe(s.client, s.probe, targets);
         const applied = await stackAppliedSettings(stackTarget.container);
@@ -126,9 +130,7 @@ export async function runKnobs(o: BenchOptions, cleanup: Cleanup, deps: KnobDeps
     const defaultMb = Number(stackSetting("memoryLimitMb", o.stack, o.stackConfig));
     const memVariants = memoryVariants(defaultMb, defaults);
     for (const v of memVariants) {
-        deps.log(`variant ${v.name}: npm run local -- up --stack ${o.stack}${[...o.stackConfig, ...v.config].map((c) => ` --config ${c}`).join("")}`);
-        const stackTarget = await s.stack.up(v.config);
-        await assertDataVolumeWritable(stackTarget.container);
+        const stackTarget = await upVariant(v);
         const memory = (await runOk("docker", ["inspect", "--format", "{{.HostConfig.Memory}}", stackTarget.container])).stdout.trim();
         settings[v.name] = { configOverrides: [...o.stackConfig, ...v.config], applied: { ...(await stackAppliedSettings(stackTarget.container)), memoryBytes: Number(memory) } };
         const pulls = await measurePulls(s.client, single, "bench/single", [stackTarget, s.baselineTarget], o.pushPullRuns, deps.log);

@@ -1,9 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { PrivateRegistry } from "./components";
 import {
-    defaultRegistrySettings, RegistryConfigError, registrySettingsProblems, RegistrySettings, sshTargetProblems,
-} from "./components/validation";
+    defaultRegistrySettings, PrivateRegistry, RegistryConfigError, registrySettingsProblems, RegistrySettings, sshTargetProblems,
+} from "private-registry";
 
 const config = new pulumi.Config();
 const key = (field: string) => `${config.name}:${field}`;

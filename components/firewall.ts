@@ -9,6 +9,20 @@ import {
     renderFirewallRuleset,
 } from "./firewallRules";
 
+/** SSH connection to the host the firewall commands run on. */
+export interface FirewallConnectionArgs {
+    /** Address (DNS name or IP) of the host. Required. */
+    readonly host: pulumi.Input<string>;
+    /** SSH port. Default 22. */
+    readonly port?: pulumi.Input<number>;
+    /** SSH user; root, or a user with passwordless sudo. Default "root". */
+    readonly user?: pulumi.Input<string>;
+    /** Contents of the SSH private key (pass it as a secret). Default: none, the SSH agent (SSH_AUTH_SOCK) is used. */
+    readonly privateKey?: pulumi.Input<string>;
+    /** The host's expected public key ("ssh-ed25519 AAAA…"), checked before anything runs. Default: none, not checked. */
+    readonly hostKey?: pulumi.Input<string>;
+}
+
 /** Arguments of {@link RegistryFirewall}. */
 export interface RegistryFirewallArgs {
     /** The host's public network interface (e.g. eth0); the only interface the rules apply to. Required. */
@@ -25,7 +39,7 @@ export interface RegistryFirewallArgs {
      * SSH connection to the host to firewall; the commands run as root there (directly or through
      * passwordless sudo). Defaults to none: the commands run on the machine running Pulumi.
      */
-    readonly connection?: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+    readonly connection?: FirewallConnectionArgs;
     /** Directory on the host the ruleset is saved to for reloading at boot. Defaults to /etc/private-registry. */
     readonly persistDir?: pulumi.Input<string>;
     /** Directory on the host the boot-time systemd unit is written to. Defaults to /etc/systemd/system. */

@@ -1,7 +1,6 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { RegistryCredentials } from "./credentials";
-import { RegistryFirewall } from "./firewall";
+import { FirewallConnectionArgs, RegistryFirewall } from "./firewall";
 import { RegistryServer } from "./server";
 import { RegistryStorage } from "./storage";
 import { RegistryTls } from "./tls";
@@ -59,7 +58,7 @@ export interface PrivateRegistryArgs {
     /** SSH port the firewall leaves open. Default 22. */
     readonly sshPort?: number;
     /** SSH connection the firewall commands run over; without one they run on the machine running Pulumi. Default: none. */
-    readonly firewallConnection?: command.types.input.remote.ConnectionArgs;
+    readonly firewallConnection?: FirewallConnectionArgs;
 }
 
 /** Fills in defaults; the result is what validation checks and the children get. */

@@ -19,6 +19,7 @@ if [[ -z "${PULUMI_CONFIG_PASSPHRASE+set}" && -z "${PULUMI_CONFIG_PASSPHRASE_FIL
     export PULUMI_CONFIG_PASSPHRASE=""
 fi
 
+npm run --silent build
 pulumi stack select dev 2>/dev/null || pulumi stack init dev --secrets-provider passphrase
 pulumi up --stack dev --yes "$@"
 pulumi stack output --stack dev

@@ -2,6 +2,8 @@
 module.exports = {
   preset: "ts-jest",
   testEnvironment: "node",
+  moduleFileExtensions: ["ts", "js", "json", "node"],
+  moduleNameMapper: { "^private-registry$": "<rootDir>/components/index.ts" },
   reporters: ["default", "<rootDir>/tests/support/summaryReporter.js"],
   rootDir: "../..",
   roots: ["<rootDir>/tests/local-apply"],

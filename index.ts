@@ -1,43 +1,25 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import {
-    defaultRegistrySettings, PrivateRegistry, RegistryConfigError, registrySettingsProblems, RegistrySettings, sshTargetProblems,
+    configDeclarations, defaultStackConfig, PrivateRegistry, RegistryConfigError, registrySettingsProblems, StackConfig, sshTargetProblems,
 } from "private-registry";
 
 const config = new pulumi.Config();
 const key = (field: string) => `${config.name}:${field}`;
-const d = defaultRegistrySettings;
 
-const settings: RegistrySettings = {
-    hostnames: config.getObject<string[]>("hostnames") ?? ["localhost"],
-    ipAddresses: config.getObject<string[]>("ipAddresses") ?? d.ipAddresses,
-    port: config.getNumber("port") ?? d.port,
-    bindAddress: config.get("bindAddress") ?? d.bindAddress,
-    users: config.getObject<string[]>("users") ?? ["admin"],
-    bcryptCost: config.getNumber("bcryptCost") ?? d.bcryptCost,
-    tlsKeyAlgorithm: config.get("tlsKeyAlgorithm") ?? d.tlsKeyAlgorithm,
-    tlsRsaBits: config.getNumber("tlsRsaBits") ?? d.tlsRsaBits,
-    certValidityDays: config.getNumber("certValidityDays") ?? d.certValidityDays,
-    certEarlyRenewalDays: config.getNumber("certEarlyRenewalDays") ?? d.certEarlyRenewalDays,
-    caValidityDays: config.getNumber("caValidityDays") ?? d.caValidityDays,
-    containerName: config.get("containerName") ?? d.containerName,
-    dataVolumeName: config.get("dataVolumeName") ?? d.dataVolumeName,
-    image: config.get("image") ?? d.image,
-    memoryLimitMb: config.getNumber("memoryLimitMb") ?? d.memoryLimitMb,
-    blobDescriptorCache: config.getBoolean("blobDescriptorCache") ?? d.blobDescriptorCache,
-    http2: config.getBoolean("http2") ?? d.http2,
-    logLevel: config.get("logLevel") ?? d.logLevel,
-    goGcPercent: config.getNumber("goGcPercent") ?? d.goGcPercent,
-    firewallEnabled: config.getBoolean("firewallEnabled") ?? d.firewallEnabled,
-    publicInterface: config.get("publicInterface") ?? d.publicInterface,
-    registryAllowedCidrs: config.getObject<string[]>("registryAllowedCidrs") ?? d.registryAllowedCidrs,
-    sshAllowedCidrs: config.getObject<string[]>("sshAllowedCidrs") ?? d.sshAllowedCidrs,
-    sshPort: config.getNumber("sshPort") ?? d.sshPort,
-};
-const protectData = config.getBoolean("protectData") ?? true;
-const dockerHost = config.get("dockerHost") ?? "unix:///var/run/docker.sock";
-const sshHost = config.get("sshHost") ?? "";
-const sshUser = config.get("sshUser") ?? "root";
+/** Each key read by its declared type; Pulumi applies Pulumi.yaml's defaults, the fallback covers runs without them. */
+function readStackConfig(): StackConfig {
+    const defaults: Record<string, unknown> = defaultStackConfig();
+    const read = {
+        string: (k: string) => config.get(k),
+        integer: (k: string) => config.getNumber(k),
+        boolean: (k: string) => config.getBoolean(k),
+        array: (k: string) => config.getObject<string[]>(k),
+    };
+    return Object.fromEntries(Object.entries(configDeclarations).map(([k, d]) => [k, read[d.type](k) ?? defaults[k]])) as StackConfig;
+}
+
+const { dockerHost, protectData, sshHost, sshUser, ...settings } = readStackConfig();
 
 // All checks run before the first resource is declared, so bad config creates nothing, even in preview.
 const problems = [

@@ -9,7 +9,7 @@ export interface RegistryCredentialsArgs {
     /**
      * bcrypt cost of the htpasswd entries. The registry bcrypt-checks every request, so the cost
      * bounds its authenticated throughput; generated passwords are long and random, so a low cost
-     * loses nothing against offline guessing. Default 4, the lowest Go's bcrypt accepts.
+     * loses nothing against offline guessing. 4 is the lowest Go's bcrypt accepts. Default: 4.
      */
     readonly bcryptCost?: number;
     /** Length of the generated passwords. Default 32 (about 190 bits). */

@@ -27,13 +27,13 @@ export interface FirewallConnectionArgs {
 export interface RegistryFirewallArgs {
     /** The host's public network interface (e.g. eth0); the only interface the rules apply to. Required. */
     readonly publicInterface: pulumi.Input<string>;
-    /** TCP port the registry is published on. Defaults to 5000. */
+    /** TCP port the registry is published on. Default: 5000. */
     readonly registryPort?: pulumi.Input<number>;
-    /** IPv4/IPv6 CIDRs allowed to reach the registry port. Defaults to none (port closed on the public interface). */
+    /** IPv4/IPv6 CIDRs allowed to reach the registry port; with none the port is closed on the public interface. Default: []. */
     readonly registryAllowedCidrs?: pulumi.Input<pulumi.Input<string>[]>;
-    /** TCP port of the host's SSH daemon. Defaults to 22. */
+    /** TCP port of the host's SSH daemon. Default: 22. */
     readonly sshPort?: pulumi.Input<number>;
-    /** IPv4/IPv6 CIDRs allowed to reach SSH. Defaults to none (SSH closed on the public interface). */
+    /** IPv4/IPv6 CIDRs allowed to reach SSH; with none SSH is closed on the public interface. Default: []. */
     readonly sshAllowedCidrs?: pulumi.Input<pulumi.Input<string>[]>;
     /**
      * SSH connection to the host to firewall; the commands run as root there (directly or through

@@ -9,3 +9,4 @@ export * from "./tls";
 export * from "./validation";
 export * from "./firewall";
 export * from "./firewallRules";
+export * from "./configDeclarations";

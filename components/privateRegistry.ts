@@ -7,55 +7,55 @@ import { RegistryTls } from "./tls";
 import { defaultRegistrySettings, RegistrySettings, validateRegistrySettings } from "./validation";
 
 export interface PrivateRegistryArgs {
-    /** DNS names clients use; all go into the certificate's SANs and the first is the endpoint. */
+    /** DNS names clients use for the registry. All go into the certificate's SANs; the first is the endpoint. Required. */
     readonly hostnames: string[];
-    /** IP addresses clients use; all go into the certificate's SANs. Default: none. */
+    /** IP addresses clients use for the registry; all go into the certificate's SANs. Default: []. */
     readonly ipAddresses?: string[];
-    /** Host port the registry is published on. Default 5000. */
+    /** Host port the registry is published on. Default: 5000. */
     readonly port?: number;
-    /** Host address the port is published on. Default "0.0.0.0". */
+    /** Host address the registry port is published on (0.0.0.0 for all IPv4 addresses). Default: "0.0.0.0". */
     readonly bindAddress?: string;
-    /** Usernames that get a generated password and an htpasswd entry. */
+    /** Usernames that get a generated password and an htpasswd entry. Required. */
     readonly users: string[];
-    /** bcrypt cost of the htpasswd entries (4-31); the registry pays it on every request. Default 4. */
+    /** bcrypt cost of the htpasswd entries (4-31). The registry bcrypt-checks every request; generated passwords are long and random, so the lowest cost loses nothing. Default: 4. */
     readonly bcryptCost?: number;
-    /** Key algorithm of the CA and server keys, "ECDSA" (P-256) or "RSA". Default "ECDSA". */
+    /** Key algorithm of the CA and server keys, ECDSA (P-256) or RSA. Default: "ECDSA". */
     readonly tlsKeyAlgorithm?: string;
-    /** RSA key size when tlsKeyAlgorithm is "RSA". Default 4096. */
+    /** RSA key size when tlsKeyAlgorithm is RSA. Default: 4096. */
     readonly tlsRsaBits?: number;
-    /** Validity of the server certificate in days. Default 365. */
+    /** Validity of the server certificate, in days. Default: 365. */
     readonly certValidityDays?: number;
-    /** Renew the server certificate this many days before it expires. Default 30. */
+    /** Renew the server certificate this many days before it expires (on the next pulumi up). Default: 30. */
     readonly certEarlyRenewalDays?: number;
-    /** Validity of the CA certificate in days. Default 3650. */
+    /** Validity of the CA certificate, in days. A new CA means every client must install the new ca.crt. Default: 3650. */
     readonly caValidityDays?: number;
-    /** Name of the registry container. Default "registry". */
+    /** Name of the registry container. Default: "registry". */
     readonly containerName?: string;
-    /** Name of the data volume. Default "registry-data". */
+    /** Name of the docker volume that holds the images. Default: "registry-data". */
     readonly dataVolumeName?: string;
-    /** Protect the data volume and retain it on delete. Default true. */
+    /** Protect the data volume and retain it on delete, so no destroy or replacement loses images. Default: true. */
     readonly protectData?: boolean;
-    /** Registry image, pinned by digest. Default registry:2.8.3 pinned to its official digest. */
+    /** Registry image, pinned by digest. Default: "registry:2.8.3@sha256:a3d8aaa63ed8681a604f1dea0aa03f100d5895b6a58ace528858a7b332415373". */
     readonly image?: string;
-    /** Memory limit of the registry container in MiB; it counts the page cache the registry reads blobs through. Default 2048. */
+    /** Memory limit of the registry container, in MiB. It counts the page cache the registry reads blobs through, so it is sized to keep a freshly pushed 1 GiB layer cached. Default: 2048. */
     readonly memoryLimitMb?: number;
-    /** Keep a cache of blob descriptors in the registry's memory. Default true. */
+    /** Keep a cache of blob descriptors in the registry's memory. Default: true. */
     readonly blobDescriptorCache?: boolean;
-    /** Serve HTTP/2 to clients that offer it. Default true. */
+    /** Serve HTTP/2 to clients that offer it. Default: true. */
     readonly http2?: boolean;
-    /** Registry log level: "error", "warn", "info" or "debug". Default "warn" (access log, failed logins, errors). */
+    /** Registry log level (error, warn, info, debug). At warn the log keeps one access-log line per request, failed logins and errors; info adds two lines per authorized request. Default: "warn". */
     readonly logLevel?: string;
-    /** GOGC of the registry process; the heap is also held under 3/4 of memoryLimitMb. Default 400. */
+    /** GOGC of the registry process (25-10000). The heap is also held under three quarters of memoryLimitMb (GOMEMLIMIT), whatever this is. Default: 400. */
     readonly goGcPercent?: number;
-    /** Install host firewall rules that leave only the registry port and SSH open. Default false. */
+    /** Install host firewall rules that leave only the registry port and SSH open. Default: false. */
     readonly firewallEnabled?: boolean;
-    /** The host's public interface the firewall applies to. Default "eth0". */
+    /** The host's public network interface the firewall rules apply to. Default: "eth0". */
     readonly publicInterface?: string;
-    /** Sources allowed to reach the registry port (CIDRs). Required when the firewall is on. Default: none. */
+    /** Source CIDRs allowed to reach the registry port through the firewall (required when it is on). Default: []. */
     readonly registryAllowedCidrs?: string[];
-    /** Sources allowed to reach SSH (CIDRs). Required when the firewall is on. Default: none. */
+    /** Source CIDRs allowed to reach SSH through the firewall (required when it is on; 0.0.0.0/0 and ::/0 are refused). Default: []. */
     readonly sshAllowedCidrs?: string[];
-    /** SSH port the firewall leaves open. Default 22. */
+    /** SSH port left open by the firewall. Default: 22. */
     readonly sshPort?: number;
     /** SSH connection the firewall commands run over; without one they run on the machine running Pulumi. Default: none. */
     readonly firewallConnection?: FirewallConnectionArgs;

@@ -10,7 +10,7 @@ import { defaultRegistrySettings } from "./validation";
 export interface RegistryServerArgs {
     /** Registry image, pinned by digest, e.g. registry:2.8.3@sha256:…. */
     readonly image: string;
-    /** Name of the registry container; the init container and config volume are named after it. Default "registry". */
+    /** Name of the registry container; the init container and config volume are named after it. Default: "registry". */
     readonly containerName?: string;
     /** Name of the data volume, mounted at /var/lib/registry. */
     readonly dataVolumeName: pulumi.Input<string>;
@@ -20,23 +20,23 @@ export interface RegistryServerArgs {
     readonly tlsCertPem: pulumi.Input<string>;
     /** PEM of the server's private key. */
     readonly tlsKeyPem: pulumi.Input<string>;
-    /** Host port the registry is published on. Default 5000. */
+    /** Host port the registry is published on. Default: 5000. */
     readonly port?: number;
-    /** Host address the port is published on. Default "0.0.0.0". */
+    /** Host address the port is published on. Default: "0.0.0.0". */
     readonly bindAddress?: string;
-    /** Memory limit of the registry container, in MiB; it counts the page cache the registry reads blobs through. Default 2048. */
+    /** Memory limit of the registry container, in MiB; it counts the page cache the registry reads blobs through. Default: 2048. */
     readonly memoryLimitMb?: number;
-    /** Numeric user the registry runs as; it owns the data and config files. Default 1000. */
+    /** Numeric user the registry runs as; it owns the data and config files. Default: 1000. */
     readonly uid?: number;
-    /** Numeric group the registry runs as. Default 1000. */
+    /** Numeric group the registry runs as. Default: 1000. */
     readonly gid?: number;
-    /** Keep a cache of blob descriptors in memory. Default true. */
+    /** Keep a cache of blob descriptors in memory. Default: true. */
     readonly blobDescriptorCache?: boolean;
-    /** Serve HTTP/2 to clients that offer it. Default true. */
+    /** Serve HTTP/2 to clients that offer it. Default: true. */
     readonly http2?: boolean;
-    /** Registry log level: "error", "warn", "info" or "debug". Default "warn". */
+    /** Registry log level: "error", "warn", "info" or "debug". Default: "warn". */
     readonly logLevel?: string;
-    /** GOGC of the registry process; the heap is also held under 3/4 of the memory limit. Default 400. */
+    /** GOGC of the registry process; the heap is also held under 3/4 of the memory limit. Default: 400. */
     readonly goGcPercent?: number;
 }
 

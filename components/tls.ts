@@ -5,19 +5,19 @@ import { defaultRegistrySettings } from "./validation";
 export interface RegistryTlsArgs {
     /** DNS names clients reach the registry by; all go into the server certificate's SANs (Go ignores the CN). */
     readonly dnsNames: string[];
-    /** IP addresses clients reach the registry by; all go into the SANs. Default: none. */
+    /** IP addresses clients reach the registry by; all go into the SANs. Default: []. */
     readonly ipAddresses?: string[];
-    /** Key algorithm of the CA and server keys: "ECDSA" (P-256) or "RSA". Default "ECDSA". */
+    /** Key algorithm of the CA and server keys: "ECDSA" (P-256) or "RSA". Default: "ECDSA". */
     readonly keyAlgorithm?: string;
-    /** RSA key size, used when keyAlgorithm is "RSA". Default 4096. */
+    /** RSA key size, used when keyAlgorithm is "RSA". Default: 4096. */
     readonly rsaBits?: number;
-    /** Validity of the server certificate, in days. Default 365. */
+    /** Validity of the server certificate, in days. Default: 365. */
     readonly validityDays?: number;
-    /** The server certificate is renewed on the first `pulumi up` this many days before it expires. Default 30. */
+    /** The server certificate is renewed on the first `pulumi up` this many days before it expires. Default: 30. */
     readonly earlyRenewalDays?: number;
-    /** Validity of the CA certificate, in days; renewing the CA means every client must fetch the new ca.crt. Default 3650. */
+    /** Validity of the CA certificate, in days; renewing the CA means every client must fetch the new ca.crt. Default: 3650. */
     readonly caValidityDays?: number;
-    /** Organization written into both certificates' subjects. Default "private-registry". */
+    /** Organization written into both certificates' subjects. Default: "private-registry". */
     readonly organization?: string;
 }
 

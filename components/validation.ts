@@ -1,62 +1,37 @@
 import * as ipaddr from "ipaddr.js";
+import { configDeclarations } from "./configDeclarations";
 import { maxBcryptCost, minBcryptCost } from "./htpasswd";
+
+type Declarations = typeof configDeclarations;
+type DeclaredValue<D> = D extends { type: "string" } ? string
+    : D extends { type: "integer" } ? number
+    : D extends { type: "boolean" } ? boolean
+    : string[];
+
+/** Every config key of the stack with its value's type, as Pulumi.yaml declares them. */
+export type StackConfig = { -readonly [K in keyof Declarations]: DeclaredValue<Declarations[K]> };
+
+/** Keys about where and how the program deploys (the Docker host, SSH, protection), not about a registry. */
+export const stackOnlyConfigKeys = ["dockerHost", "protectData", "sshHost", "sshUser"] as const;
 
 /**
  * Everything a registry needs to know, flat, named as the stack's config keys.
  * `validateRegistrySettings` checks it before any resource is declared.
  */
-export interface RegistrySettings {
-    hostnames: string[];
-    ipAddresses: string[];
-    port: number;
-    bindAddress: string;
-    users: string[];
-    bcryptCost: number;
-    tlsKeyAlgorithm: string;
-    tlsRsaBits: number;
-    certValidityDays: number;
-    certEarlyRenewalDays: number;
-    caValidityDays: number;
-    containerName: string;
-    dataVolumeName: string;
-    image: string;
-    memoryLimitMb: number;
-    blobDescriptorCache: boolean;
-    http2: boolean;
-    logLevel: string;
-    goGcPercent: number;
-    firewallEnabled: boolean;
-    publicInterface: string;
-    registryAllowedCidrs: string[];
-    sshAllowedCidrs: string[];
-    sshPort: number;
+export type RegistrySettings = Omit<StackConfig, typeof stackOnlyConfigKeys[number]>;
+
+/** The defaults Pulumi.yaml declares, one fresh copy per call (lists are not shared). */
+export function defaultStackConfig(): StackConfig {
+    return Object.fromEntries(Object.entries(configDeclarations).map(([key, d]) =>
+        [key, Array.isArray(d.default) ? [...d.default] : d.default])) as StackConfig;
 }
 
-/** Defaults of every optional setting; Pulumi.yaml declares the same ones (a unit test keeps them equal). */
-export const defaultRegistrySettings = {
-    ipAddresses: [] as string[],
-    port: 5000,
-    bindAddress: "0.0.0.0",
-    bcryptCost: 4,
-    tlsKeyAlgorithm: "ECDSA",
-    tlsRsaBits: 4096,
-    certValidityDays: 365,
-    certEarlyRenewalDays: 30,
-    caValidityDays: 3650,
-    containerName: "registry",
-    dataVolumeName: "registry-data",
-    image: "registry:2.8.3@sha256:a3d8aaa63ed8681a604f1dea0aa03f100d5895b6a58ace528858a7b332415373",
-    memoryLimitMb: 2048,
-    blobDescriptorCache: true,
-    http2: true,
-    logLevel: "warn",
-    goGcPercent: 400,
-    firewallEnabled: false,
-    publicInterface: "eth0",
-    registryAllowedCidrs: [] as string[],
-    sshAllowedCidrs: [] as string[],
-    sshPort: 22,
-};
+/** Defaults of every registry setting, from Pulumi.yaml (the only place they are declared). */
+export const defaultRegistrySettings: Readonly<RegistrySettings> = (() => {
+    const all: Partial<StackConfig> = defaultStackConfig();
+    for (const key of stackOnlyConfigKeys) delete all[key];
+    return Object.freeze(all as RegistrySettings);
+})();
 
 /** Thrown with every problem found, each naming its key and the fix. */
 export class RegistryConfigError extends Error {

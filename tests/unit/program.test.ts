@@ -221,23 +221,3 @@ describe("repeatability and preview", () => {
         jest.restoreAllMocks();
     });
 });
-
-describe("Pulumi.yaml", () => {
-    it("declares the same defaults the components use", () => {
-        const declared = YAML.parse(fs.readFileSync(path.join(repoRoot, "Pulumi.yaml"), "utf8")).config;
-        for (const [field, value] of Object.entries(defaultRegistrySettings)) {
-            expect({ field, value: declared[`private-registry:${field}`]?.default }).toEqual({ field, value });
-        }
-    });
-
-    it("declares a type and a default for every key the program reads", () => {
-        const declared = YAML.parse(fs.readFileSync(path.join(repoRoot, "Pulumi.yaml"), "utf8")).config;
-        const source = fs.readFileSync(path.join(repoRoot, "index.ts"), "utf8");
-        const read = [...source.matchAll(/config\.get(?:Number|Boolean|Object<[^>]+>)?\("(\w+)"\)/g)].map((m) => m[1]);
-        expect(read.length).toBeGreaterThan(15);
-        for (const k of read) {
-            expect({ k, type: declared[`private-registry:${k}`]?.type, hasDefault: "default" in (declared[`private-registry:${k}`] ?? {}) })
-                .toEqual({ k, type: expect.any(String), hasDefault: true });
-        }
-    });
-});

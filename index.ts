@@ -9,14 +9,14 @@ const key = (field: string) => `${config.name}:${field}`;
 
 /** Each key read by its declared type; Pulumi applies Pulumi.yaml's defaults, the fallback covers runs without them. */
 function readStackConfig(): StackConfig {
-    const defaults: Record<string, unknown> = defaultStackConfig();
+    const defaults = defaultStackConfig() as unknown as Record<string, unknown>;
     const read = {
         string: (k: string) => config.get(k),
         integer: (k: string) => config.getNumber(k),
         boolean: (k: string) => config.getBoolean(k),
         array: (k: string) => config.getObject<string[]>(k),
     };
-    return Object.fromEntries(Object.entries(configDeclarations).map(([k, d]) => [k, read[d.type](k) ?? defaults[k]])) as StackConfig;
+    return Object.fromEntries(Object.entries(configDeclarations).map(([k, d]) => [k, read[d.type](k) ?? defaults[k]])) as unknown as StackConfig;
 }
 
 const { dockerHost, protectData, sshHost, sshUser, ...settings } = readStackConfig();

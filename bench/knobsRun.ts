@@ -92,7 +92,7 @@ export function stackKnobDefaults(o: BenchOptions): KnobSettings {
 export interface KnobDeps {
     setUp(o: BenchOptions, cleanup: Cleanup, withSingle: boolean): Promise<{ session: Session; images: TestImage[] }>;
     pushProbe(client: Session["client"], probe: TestImage, targets: Session["targets"]): Promise<Record<string, string>>;
-    log(msg: string): void;
+    log: (msg: string) => void;
     commandLine: string;
 }
 

@@ -193,6 +193,16 @@ function isTime(f: unknown): f is TimeFigure {
     return (f as TimeFigure).image !== undefined;
 }
 
+/** What renderMarkdown reads of a run's setup; results files from before the log and Go fields lack them. */
+interface RunSetup {
+    stack: {
+        stack: string; configOverrides: string[]; host: string; bcryptCost: number; blobDescriptorCache: boolean; http2: boolean;
+        logLevel?: string; goGc?: string; goMemLimit?: string; memoryLimitMb: number;
+    };
+    baseline: { command: string; host: string; bcryptCost: number };
+    load: { connections: number; runs: number; secondsPerRun: number };
+}
+
 export function renderMarkdown(r: Results): string {
     const L: string[] = [];
     const v = r.versions;
@@ -201,8 +211,8 @@ export function renderMarkdown(r: Results): string {
     L.push(`Produced by \`${r.command}\` on ${r.date} (${r.mode} run, ${round(r.durationSeconds / 60, 1)} min including set-up and clean-up). Raw runs: [results.json](results.json). The stack's bcrypt cost, blob descriptor cache, HTTP/2, log level, GOGC and memory limit, each measured against the same baseline: [KNOBS.md](KNOBS.md) (\`npm run bench -- --knobs\`).`, "");
     L.push(`- **Machine:** ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB RAM; kernel ${m.kernel}; ${m.os}. Load average at start ${m.loadAverageAtStart.join(" / ")}${m.loadAverageAtEnd ? `, at end ${m.loadAverageAtEnd.join(" / ")}` : ""} (1/5/15 min).`);
     L.push(`- **Versions:** ${v.registryBinary} in image \`${v.registryImage}\` (${v.registryImageId.slice(0, 19)}…) for both; Docker ${v.dockerServer} (client ${v.dockerClient}); Node ${v.node}; ${v.wrk}; ${v.ab}; ${v.openssl}.`);
-    const s = r.setup as { stack: Record<string, unknown>; baseline: Record<string, unknown>; load: Record<string, unknown> };
-    L.push(`- **Stack:** \`${s.stack.stack}\` stack via the local apply harness${(s.stack.configOverrides as string[]).length ? ` with ${(s.stack.configOverrides as string[]).map((c) => `\`${c}\``).join(", ")}` : ", its own defaults (no overrides)"}: bcrypt cost ${s.stack.bcryptCost}, blob descriptor cache ${s.stack.blobDescriptorCache ? "on" : "off"}, HTTP/2 ${s.stack.http2 ? "on" : "off"}, log level ${s.stack.logLevel ?? "info"}, GOGC ${s.stack.goGc ?? "unset"} with GOMEMLIMIT ${s.stack.goMemLimit ?? "unset"}, memory limit ${s.stack.memoryLimitMb} MiB, ECDSA P-256 certificate; at ${s.stack.host}.`);
+    const s = r.setup as unknown as RunSetup;
+    L.push(`- **Stack:** \`${s.stack.stack}\` stack via the local apply harness${s.stack.configOverrides.length ? ` with ${s.stack.configOverrides.map((c) => `\`${c}\``).join(", ")}` : ", its own defaults (no overrides)"}: bcrypt cost ${s.stack.bcryptCost}, blob descriptor cache ${s.stack.blobDescriptorCache ? "on" : "off"}, HTTP/2 ${s.stack.http2 ? "on" : "off"}, log level ${s.stack.logLevel ?? "info"}, GOGC ${s.stack.goGc ?? "unset"} with GOMEMLIMIT ${s.stack.goMemLimit ?? "unset"}, memory limit ${s.stack.memoryLimitMb} MiB, ECDSA P-256 certificate; at ${s.stack.host}.`);
     L.push(`- **Baseline:** \`${s.baseline.command}\`; htpasswd from \`htpasswd -Bbn\` (bcrypt cost ${s.baseline.bcryptCost}), self-signed RSA 4096 certificate from \`openssl req\`; at ${s.baseline.host}.`);
     L.push(`- **Load:** ${s.load.connections} connections, ${s.load.runs} run(s) of ${s.load.secondsPerRun} s per figure and target, interleaved; GET with wrk (Lua script for the Authorization header), HEAD with ab -k -i (wrk 4.1 hangs on HEAD responses that carry a Content-Length).`);
     L.push("");
@@ -229,8 +239,7 @@ export function renderMarkdown(r: Results): string {
             const w = f.wallPerDaemonCpuSecond;
             if (w) L.push(`| … wall seconds per daemon CPU second (the client's speed taken out) | ${w.stack} | ${w.baseline} | ${w.ratio} | (cross-check) |`);
         } else {
-            const u = f as UpFigure;
-            L.push(`| \`up\` (image already local) → first authenticated 200 from /v2/, s | ${u.stack.median} | ${u.baseline.median} (\`docker run\`) | | |`);
+            L.push(`| \`up\` (image already local) → first authenticated 200 from /v2/, s | ${f.stack.median} | ${f.baseline.median} (\`docker run\`) | | |`);
         }
     }
     L.push("");
@@ -274,9 +283,8 @@ export function renderMarkdown(r: Results): string {
                 L.push(`| ${key} docker daemon CPU s | baseline | ${f.dockerDaemonCpuSeconds.baseline.runs.join(", ")} |`);
             }
         } else {
-            const u = f as UpFigure;
-            L.push(`| ${key} | stack | ${u.stack.runs.join(", ")} |`);
-            L.push(`| ${key} | baseline | ${u.baseline.runs.join(", ")} |`);
+            L.push(`| ${key} | stack | ${f.stack.runs.join(", ")} |`);
+            L.push(`| ${key} | baseline | ${f.baseline.runs.join(", ")} |`);
         }
     }
     L.push("");

@@ -3,6 +3,7 @@ import * as random from "@pulumi/random";
 import { bcryptSaltBytes, deterministicBcryptHash, renderHtpasswd } from "./htpasswd";
 import { defaultRegistrySettings } from "./validation";
 
+/** Arguments of {@link RegistryCredentials}. */
 export interface RegistryCredentialsArgs {
     /** Usernames; each gets a generated password and an htpasswd entry. */
     readonly usernames: string[];

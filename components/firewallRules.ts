@@ -41,8 +41,11 @@ export const defaultFirewallInstallOptions: FirewallInstallOptions = {
 };
 
 /** CIDRs split by address family, normalised to network addresses (what nft expects in an interval set). */
+/** CIDRs split by address family, as nftables needs them in separate sets. */
 export interface CidrsByFamily {
+    /** IPv4 CIDRs. */
     readonly ipv4: string[];
+    /** IPv6 CIDRs. */
     readonly ipv6: string[];
 }
 

@@ -2,6 +2,7 @@ import * as bcrypt from "bcryptjs";
 
 /** Go's bcrypt (which the registry uses) accepts costs 4 to 31. */
 export const minBcryptCost = 4;
+/** The highest bcrypt cost (2^31 rounds). */
 export const maxBcryptCost = 31;
 
 /** bcrypt salts are 16 bytes. */

@@ -6,6 +6,7 @@ import { RegistryStorage } from "./storage";
 import { RegistryTls } from "./tls";
 import { defaultRegistrySettings, RegistrySettings, validateRegistrySettings } from "./validation";
 
+/** Arguments of {@link PrivateRegistry}; each setting is described once, in Pulumi.yaml. */
 export interface PrivateRegistryArgs {
     /** DNS names clients use for the registry. All go into the certificate's SANs; the first is the endpoint. Required. */
     readonly hostnames: string[];

@@ -6,9 +6,13 @@ export const registryConfigDir = "/etc/distribution";
 
 /** Paths of the files the registry reads, inside the registry container. */
 export const registryFiles = {
+    /** The registry's config.yml. */
     config: `${registryConfigDir}/config.yml`,
+    /** The htpasswd file it checks logins against. */
     htpasswd: `${registryConfigDir}/htpasswd`,
+    /** The server certificate (PEM). */
     certificate: `${registryConfigDir}/server.crt`,
+    /** The server's private key (PEM). */
     key: `${registryConfigDir}/server.key`,
 } as const;
 
@@ -21,6 +25,7 @@ export const registryContainerPort = 5000;
 /** Loopback-only debug server: health endpoint for the healthcheck and Prometheus metrics. */
 export const registryDebugPort = 5001;
 
+/** What {@link renderRegistryConfig} needs to know. */
 export interface RegistryConfigOptions {
     /** The registry's `http.secret`, shared by replicas to sign upload state. */
     readonly httpSecret: string;

@@ -7,6 +7,7 @@ import {
 import { initConfigMount, registryFilesDigest, registryUploads, renderInitScript } from "./serverFiles";
 import { defaultRegistrySettings } from "./validation";
 
+/** Arguments of {@link RegistryServer}. */
 export interface RegistryServerArgs {
     /** Registry image, pinned by digest, e.g. registry:2.8.3@sha256:…. */
     readonly image: string;

@@ -4,18 +4,29 @@ import { registryDataDir } from "./registryConfig";
 /** Where the init container mounts the config volume; the registry mounts it at registryConfigDir. */
 export const initConfigMount = "/config";
 
+/** The contents of the four files the registry reads from its config volume. */
 export interface RegistryFileContents {
+    /** config.yml. */
     readonly configYaml: string;
+    /** The htpasswd file. */
     readonly htpasswd: string;
+    /** The server certificate (PEM). */
     readonly certificatePem: string;
+    /** The server's private key (PEM). */
     readonly keyPem: string;
 }
 
+/** One file uploaded into the init container (the docker provider's `uploads` entry). */
 export interface UploadSpec {
+    /** Path inside the container. */
     file: string;
+    /** The file's contents. */
     content: string;
+    /** Octal mode, e.g. "0400". */
     permissions: string;
+    /** Numeric owner. */
     owner: string;
+    /** Numeric group. */
     group: string;
 }
 

@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
+/** Arguments of {@link RegistryStorage}. */
 export interface RegistryStorageArgs {
     /** Name of the docker volume that holds the registry's blobs and manifests. Default "registry-data". */
     readonly volumeName?: string;

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { defaultRegistrySettings } from "./validation";
 
+/** Arguments of {@link RegistryTls}. */
 export interface RegistryTlsArgs {
     /** DNS names clients reach the registry by; all go into the server certificate's SANs (Go ignores the CN). */
     readonly dnsNames: string[];

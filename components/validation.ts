@@ -1,15 +1,6 @@
 import * as ipaddr from "ipaddr.js";
-import { configDeclarations } from "./configDeclarations";
+import { configDeclarations, StackConfig } from "./configDeclarations";
 import { maxBcryptCost, minBcryptCost } from "./htpasswd";
-
-type Declarations = typeof configDeclarations;
-type DeclaredValue<D> = D extends { type: "string" } ? string
-    : D extends { type: "integer" } ? number
-    : D extends { type: "boolean" } ? boolean
-    : string[];
-
-/** Every config key of the stack with its value's type, as Pulumi.yaml declares them. */
-export type StackConfig = { -readonly [K in keyof Declarations]: DeclaredValue<Declarations[K]> };
 
 /** Keys about where and how the program deploys (the Docker host, SSH, protection), not about a registry. */
 export const stackOnlyConfigKeys = ["dockerHost", "protectData", "sshHost", "sshUser"] as const;
@@ -23,7 +14,7 @@ export type RegistrySettings = Omit<StackConfig, typeof stackOnlyConfigKeys[numb
 /** The defaults Pulumi.yaml declares, one fresh copy per call (lists are not shared). */
 export function defaultStackConfig(): StackConfig {
     return Object.fromEntries(Object.entries(configDeclarations).map(([key, d]) =>
-        [key, Array.isArray(d.default) ? [...d.default] : d.default])) as StackConfig;
+        [key, Array.isArray(d.default) ? [...d.default as string[]] : d.default])) as unknown as StackConfig;
 }
 
 /** Defaults of every registry setting, from Pulumi.yaml (the only place they are declared). */
@@ -35,16 +26,23 @@ export const defaultRegistrySettings: Readonly<RegistrySettings> = (() => {
 
 /** Thrown with every problem found, each naming its key and the fix. */
 export class RegistryConfigError extends Error {
-    constructor(readonly problems: string[]) {
+    /** Each problem, naming its key and the fix. */
+    readonly problems: string[];
+
+    constructor(problems: string[]) {
         super(`Invalid registry configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
         this.name = "RegistryConfigError";
+        this.problems = problems;
     }
 }
 
+/** The key algorithms RegistryTls can generate. */
 export const tlsKeyAlgorithms = ["ECDSA", "RSA"] as const;
 /** Levels the registry's logger (logrus) accepts, quietest first. */
 export const registryLogLevels = ["error", "warn", "info", "debug"] as const;
+/** Lowest GOGC accepted: below it the registry spends its time collecting. */
 export const minGoGcPercent = 25;
+/** Highest GOGC accepted (GOMEMLIMIT still bounds the heap). */
 export const maxGoGcPercent = 10000;
 const rsaKeySizes = [2048, 3072, 4096];
 
@@ -91,6 +89,7 @@ export function isAnyAddress(cidr: string): boolean {
     }
 }
 
+/** Why a username can't go into htpasswd, or undefined when it can. */
 export function usernameProblem(username: string): string | undefined {
     if (username.length === 0) return "is empty";
     if (username.includes(":")) return `"${username}" contains ":", which separates user and hash in htpasswd`;

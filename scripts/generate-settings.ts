@@ -36,16 +36,34 @@ export function readDeclarations(pulumiYaml: string): Record<string, ConfigDecla
     return out;
 }
 
+const tsTypes: Record<ConfigDeclaration["type"], string> = { string: "string", integer: "number", boolean: "boolean", array: "string[]" };
+
 export function renderDeclarationsModule(decls: Record<string, ConfigDeclaration>): string {
+    const fields = Object.entries(decls).map(([key, d]) => `    /** ${d.description} */\n    ${key}: ${tsTypes[d.type]};`).join("\n");
     const body = Object.entries(decls)
         .map(([key, d]) => `    ${key}: { type: ${JSON.stringify(d.type)}, default: ${JSON.stringify(d.default)}, description: ${JSON.stringify(d.description)} },`)
         .join("\n");
     return `// Generated from Pulumi.yaml by scripts/generate-settings.ts (npm run generate); do not edit.
 
+/** Every config key of the stack, with the type Pulumi.yaml declares for it. */
+export interface StackConfig {
+${fields}
+}
+
+/** How Pulumi.yaml declares one config key. */
+export interface ConfigDeclaration {
+    /** The key's type in Pulumi.yaml. */
+    readonly type: "string" | "integer" | "boolean" | "array";
+    /** The value the key has when a stack does not set it. */
+    readonly default: string | number | boolean | readonly string[];
+    /** What the key means. */
+    readonly description: string;
+}
+
 /** Every config key of the stack as Pulumi.yaml declares it: type, default and description. */
-export const configDeclarations = {
+export const configDeclarations: { readonly [K in keyof StackConfig]: ConfigDeclaration } = {
 ${body}
-} as const;
+};
 `;
 }
 

@@ -52,7 +52,7 @@ function buildImage(tag: string, layers: number, bytesPerLayer: number): void {
 function repoDigest(tag: string): string {
     const digests = JSON.parse(runOk(`docker image inspect -f '{{json .RepoDigests}}' ${tag}`)) as string[];
     const digest = digests.find((d) => d.startsWith(`${tag.split(":").slice(0, -1).join(":")}@`));
-    if (!digest) throw new Error(`no repo digest for ${tag}: ${digests}`);
+    if (!digest) throw new Error(`no repo digest for ${tag}: ${digests.join(", ")}`);
     return digest.split("@")[1];
 }
 

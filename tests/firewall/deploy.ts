@@ -59,7 +59,7 @@ export class HarnessDeployment {
         };
         const out = await this.harness(["up", ...Object.entries(config).flatMap(([k, v]) => ["--config", `private-registry:${k}=${v}`])]);
         console.log(`local up (firewallEnabled=${firewall}):\n${out.split("\n").filter((l) => /^[+~-]|^Resources/.test(l)).join("\n")}`);
-        const outputs = JSON.parse(await this.harness(["output", "--json", "--show-secrets"]));
+        const outputs = JSON.parse(await this.harness(["output", "--json", "--show-secrets"])) as { caCertPem: string };
         this.caFile = path.join(this.projectDir, "ca.crt");
         fs.writeFileSync(this.caFile, outputs.caCertPem);
     }
@@ -71,8 +71,10 @@ export class HarnessDeployment {
 
     /** The create command exactly as the stack declared and the harness ran it. */
     async applyCommand(): Promise<string> {
-        const state = JSON.parse(fs.readFileSync(path.join(this.projectDir, ".local-state", "dev.json"), "utf8"));
-        const commands = state.resources.filter((r: any) => r.type === "command:local:Command");
+        const state = JSON.parse(await fs.promises.readFile(path.join(this.projectDir, ".local-state", "dev.json"), "utf8")) as {
+            resources: { type: string; inputs: { create: string } }[];
+        };
+        const commands = state.resources.filter((r) => r.type === "command:local:Command");
         if (commands.length !== 1) throw new Error(`expected one command:local:Command in the stack, found ${commands.length}`);
         return commands[0].inputs.create;
     }

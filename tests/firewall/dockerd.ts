@@ -2,7 +2,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import { must, run } from "./net";
 
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+async function waitFor(what: string, timeoutMs: number, check: () => boolean | Promise<boolean>): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!(await check())) {
         if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -43,7 +43,7 @@ export async function restartDockerd(): Promise<string> {
 
     process.kill(pid, "SIGTERM");
     // dockerd stops its containers first (10 s grace each, in parallel).
-    await waitFor(`dockerd ${pid} to exit`, 60_000, async () => !fs.existsSync(`/proc/${pid}`));
+    await waitFor(`dockerd ${pid} to exit`, 60_000, () => !fs.existsSync(`/proc/${pid}`));
 
     const child = spawn(argv[0], argv.slice(1), { cwd, env, detached: true, stdio: ["ignore", logFd, logFd] });
     child.unref();

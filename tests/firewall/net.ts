@@ -38,7 +38,7 @@ export function run(file: string, args: string[], opts: { input?: string; timeou
     return new Promise((resolve) => {
         const child = execFile(file, args, { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 << 20, encoding: "utf8" },
             (err, stdout, stderr) => {
-                const code = err ? (typeof (err as any).code === "number" ? (err as any).code : 1) : 0;
+                const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
                 resolve({ code, stdout, stderr });
             });
         if (opts.input !== undefined) child.stdin!.end(opts.input);
@@ -129,7 +129,7 @@ export const target = (host: string, port: number) => (host.includes(":") ? `[${
 export async function probeMany(ns: string, targets: string[], timeoutMs = 2000): Promise<Record<string, ProbeResult>> {
     const r = await inNs(ns, process.execPath, [path.join(agentsDir, "probe.js"), String(timeoutMs), ...targets], timeoutMs + 20_000);
     if (r.code !== 0) throw new Error(`probe from ${ns} failed: ${r.stderr}`);
-    const parsed: Record<string, { result: ProbeResult }> = JSON.parse(r.stdout);
+    const parsed = JSON.parse(r.stdout) as Record<string, { result: ProbeResult }>;
     return Object.fromEntries(Object.entries(parsed).map(([t, v]) => [t, v.result]));
 }
 

@@ -8,6 +8,21 @@ export interface NftRule {
     packets: number;
 }
 
+/** The parts of `nft -j` output read here (libnftables-json(5)). */
+interface NftJson {
+    nftables: {
+        rule?: {
+            chain: string;
+            comment?: string;
+            expr: { counter?: { packets: number }; match?: { left?: { meta?: { key?: string } }; right: unknown } }[];
+        };
+    }[];
+}
+
+async function tableJson(): Promise<NftJson> {
+    return JSON.parse(await must("nft", ["-j", "list", "table", "inet", firewallTableName])) as NftJson;
+}
+
 /** Whether `table inet private_registry` is loaded. */
 export async function tableExists(): Promise<boolean> {
     return (await run("nft", ["list", "table", "inet", firewallTableName])).code === 0;
@@ -21,11 +36,11 @@ export async function tableText(): Promise<string> {
 
 /** Every rule of the table with its counter, from nft's JSON output. */
 export async function tableRules(): Promise<NftRule[]> {
-    const json = JSON.parse(await must("nft", ["-j", "list", "table", "inet", firewallTableName]));
+    const json = await tableJson();
     const rules: NftRule[] = [];
     for (const item of json.nftables) {
         if (!item.rule) continue;
-        const counter = item.rule.expr.find((e: any) => e.counter)?.counter;
+        const counter = item.rule.expr.find((e) => e.counter)?.counter;
         rules.push({
             chain: item.rule.chain,
             comment: item.rule.comment,
@@ -38,7 +53,7 @@ export async function tableRules(): Promise<NftRule[]> {
 
 /** The interface names the table's rules match on. */
 export async function matchedInterfaces(): Promise<string[]> {
-    const json = JSON.parse(await must("nft", ["-j", "list", "table", "inet", firewallTableName]));
+    const json = await tableJson();
     const names = new Set<string>();
     for (const item of json.nftables) {
         for (const e of item.rule?.expr ?? []) {

@@ -41,7 +41,9 @@ describe("settings declared once, in Pulumi.yaml", () => {
         for (const [file, expected] of Object.entries(generatedFiles())) {
             expect({ file: path.relative(repoRoot, file), current: fs.readFileSync(file, "utf8") === expected }).toEqual({ file: path.relative(repoRoot, file), current: true });
         }
-        expect(renderDeclarationsModule(readDeclarations(pulumiYaml))).toContain(`port: { type: "integer", default: 5000,`);
+        const rendered = renderDeclarationsModule(readDeclarations(pulumiYaml));
+        expect(rendered).toContain(`port: { type: "integer", default: 5000,`);
+        expect(rendered).toContain(`    /** Host port the registry is published on. */\n    port: number;`);
     });
 
     it("a changed default or description in Pulumi.yaml changes what is generated", () => {

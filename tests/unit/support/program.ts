@@ -3,6 +3,10 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-require-imports --
+   the engine's monitor requests are untyped internals, and require() inside jest.isolateModules is
+   what gives each run fresh module instances. */
+
 export const repoRoot = path.resolve(__dirname, "../../..");
 export const projectName = "private-registry";
 
@@ -98,10 +102,11 @@ export async function evaluateProgram(options: {
     let pulumi: typeof import("@pulumi/pulumi") = undefined as any;
     let program: Record<string, any> = {};
     let thrown: unknown;
+    let mocksSet: Promise<void> = Promise.resolve();
 
     jest.isolateModules(() => {
         pulumi = require("@pulumi/pulumi");
-        pulumi.runtime.setMocks({
+        mocksSet = pulumi.runtime.setMocks({
             newResource: (args) => ({
                 id: args.custom ? `${args.name}-id` : undefined,
                 state: { ...args.inputs, ...mockOutputs(args.type, args.name, args.inputs) },
@@ -138,6 +143,7 @@ export async function evaluateProgram(options: {
             thrown = err;
         }
     });
+    await mocksSet;
     if (thrown) {
         // Registration is asynchronous: give anything declared before the throw time to arrive.
         await new Promise((resolve) => setTimeout(resolve, 100));

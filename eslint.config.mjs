@@ -24,6 +24,9 @@ export default defineConfig(
         // The library is compiled in place next to its sources (tsconfig.build.json).
         "components/**/*.js",
         "**/*.d.ts",
+        // Types come from the packed library installed into it; the e2e suite type-checks it after
+        // installing (tests/e2e/consumer.e2e.test.ts), as a consumer would.
+        "examples/consumer/",
     ]),
     {
         linterOptions: { reportUnusedDisableDirectives: "error" },

@@ -66,7 +66,7 @@ export interface PrivateRegistryArgs {
 export function privateRegistrySettings(args: PrivateRegistryArgs): RegistrySettings {
     const { firewallConnection: _connection, protectData: _protect, ...rest } = args;
     const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
-    return { ...defaultRegistrySettings, ...defined } as RegistrySettings;
+    return { ...defaultRegistrySettings, ...defined };
 }
 
 /** A private registry on one Docker host: TLS, credentials, data volume, container and firewall. */

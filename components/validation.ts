@@ -104,7 +104,7 @@ export function registrySettingsProblems(s: RegistrySettings, key: (field: strin
     const report = (field: string, problem: string, fix: string) => problems.push(`${key(field)}: ${problem}. Fix: ${fix}`);
 
     // The fix for a bad scalar is its default, read from the one place defaults live.
-    const setDefault = (field: keyof typeof defaultRegistrySettings) => `pulumi config set ${key(field)} ${defaultRegistrySettings[field]}`;
+    const setDefault = (field: keyof typeof defaultRegistrySettings) => `pulumi config set ${key(field)} ${String(defaultRegistrySettings[field])}`;
     const listFix = (field: string, example: string) =>
         `pulumi config set --path '${key(field).replace(/^[^:]+:/, "")}[0]' ${example}`;
 

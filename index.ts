@@ -19,12 +19,12 @@ function readStackConfig(): StackConfig {
     return Object.fromEntries(Object.entries(configDeclarations).map(([k, d]) => [k, read[d.type](k) ?? defaults[k]])) as unknown as StackConfig;
 }
 
-const { dockerHost, protectData, sshHost, sshUser, ...settings } = readStackConfig();
+const { dockerHost, protectData, sshHost, sshUser, sshHostKey, ...settings } = readStackConfig();
 
 // All checks run before the first resource is declared, so bad config creates nothing, even in preview.
 const problems = [
     ...registrySettingsProblems(settings, key, pulumi.getStack() === "prod"),
-    ...(settings.firewallEnabled ? sshTargetProblems(sshHost, sshUser, key) : []),
+    ...(settings.firewallEnabled ? sshTargetProblems(sshHost, sshUser, key, sshHostKey, pulumi.getStack() === "prod") : []),
 ];
 if (!/^(unix|ssh|tcp):\/\/\S+$/.test(dockerHost)) {
     problems.push(`${key("dockerHost")}: "${dockerHost}" is not a Docker host URL. Fix: pulumi config set ${key("dockerHost")} unix:///var/run/docker.sock (or ssh://user@host)`);
@@ -46,6 +46,7 @@ const registry = new PrivateRegistry("registry", {
             port: settings.sshPort,
             // Without a key in config, the command provider uses the SSH agent ($SSH_AUTH_SOCK).
             privateKey: sshPrivateKey,
+            hostKey: sshHostKey === "" ? undefined : sshHostKey.trim(),
         }
         : undefined,
 }, { providers: [dockerProvider] });

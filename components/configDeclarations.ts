@@ -58,6 +58,8 @@ export interface StackConfig {
     sshHost: string;
     /** SSH user for the firewall commands (needs root or passwordless sudo). */
     sshUser: string;
+    /** Public host key of sshHost as known_hosts shows it (e.g. ssh-ed25519 AAAA...); the firewall commands refuse any other host. Required with sshHost on the prod stack. */
+    sshHostKey: string;
 }
 
 /** How Pulumi.yaml declares one config key. */
@@ -100,4 +102,5 @@ export const configDeclarations: { readonly [K in keyof StackConfig]: ConfigDecl
     sshPort: { type: "integer", default: 22, description: "SSH port left open by the firewall." },
     sshHost: { type: "string", default: "", description: "Host the firewall commands run on over SSH; empty runs them on the local machine." },
     sshUser: { type: "string", default: "root", description: "SSH user for the firewall commands (needs root or passwordless sudo)." },
+    sshHostKey: { type: "string", default: "", description: "Public host key of sshHost as known_hosts shows it (e.g. ssh-ed25519 AAAA...); the firewall commands refuse any other host. Required with sshHost on the prod stack." },
 };

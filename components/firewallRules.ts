@@ -78,6 +78,35 @@ export function splitCidrsByFamily(cidrs: string[]): CidrsByFamily {
     return { ipv4: [...ipv4], ipv6: [...ipv6] };
 }
 
+/** The first and last address of a CIDR as integers (IPv4 in 32 bits, IPv6 in 128). */
+function cidrRange(cidr: string): [bigint, bigint] {
+    const [address, prefix] = ipaddr.parseCIDR(cidr);
+    const bits = address.kind() === "ipv4" ? 32 : 128;
+    const start = address.toByteArray().reduce((n, byte) => (n << 8n) | BigInt(byte), 0n);
+    const size = 1n << BigInt(bits - prefix);
+    const first = start - (start % size);
+    return [first, first + size - 1n];
+}
+
+/**
+ * The address families ("IPv4", "IPv6") whose every address the CIDRs let in, however they are
+ * spelled: 0.0.0.0/0, two /1 halves, or ::ffff:0.0.0.0/96 (all of IPv4, mapped).
+ */
+export function familiesFullyCovered(cidrs: string[]): string[] {
+    const { ipv4, ipv6 } = splitCidrsByFamily(cidrs);
+    const covered: string[] = [];
+    for (const [family, list, bits] of [["IPv4", ipv4, 32], ["IPv6", ipv6, 128]] as const) {
+        const ranges = list.map(cidrRange).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+        let next = 0n;
+        for (const [first, last] of ranges) {
+            if (first > next) break;
+            if (last + 1n > next) next = last + 1n;
+        }
+        if (next === 1n << BigInt(bits)) covered.push(family);
+    }
+    return covered;
+}
+
 function checkPort(what: string, port: number): void {
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
         throw new Error(`firewall: ${what} ${port} is not a TCP port (1-65535)`);

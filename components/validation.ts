@@ -1,9 +1,10 @@
 import * as ipaddr from "ipaddr.js";
 import { configDeclarations, StackConfig } from "./configDeclarations";
+import { familiesFullyCovered } from "./firewallRules";
 import { maxBcryptCost, minBcryptCost } from "./htpasswd";
 
 /** Keys about where and how the program deploys (the Docker host, SSH, protection), not about a registry. */
-export const stackOnlyConfigKeys = ["dockerHost", "protectData", "sshHost", "sshUser"] as const;
+export const stackOnlyConfigKeys = ["dockerHost", "protectData", "sshHost", "sshUser", "sshHostKey"] as const;
 
 /**
  * Everything a registry needs to know, flat, named as the stack's config keys.
@@ -190,13 +191,23 @@ export function registrySettingsProblems(s: RegistrySettings, key: (field: strin
         s.sshAllowedCidrs.forEach((cidr, i) => {
             if (isAnyAddress(cidr)) report(`sshAllowedCidrs[${i}]`, `"${cidr}" opens SSH to the whole internet`, "list the addresses of your admins or bastion hosts instead");
         });
+        const wellFormed = s.sshAllowedCidrs.filter((cidr) => cidrProblem(cidr) === undefined && !isAnyAddress(cidr));
+        for (const family of familiesFullyCovered(wellFormed)) {
+            report("sshAllowedCidrs", `together, the entries open SSH to every ${family} address`, "list the addresses of your admins or bastion hosts instead");
+        }
     }
     return problems;
 }
 
-/** Problems with the SSH target the firewall commands run on (config keys sshHost and sshUser). */
-export function sshTargetProblems(host: string, user: string, key: (field: string) => string): string[] {
+/** Problems with the SSH target the firewall commands run on (config keys sshHost, sshUser, sshHostKey). */
+export function sshTargetProblems(host: string, user: string, key: (field: string) => string, hostKey = "", isProduction = false): string[] {
     const problems: string[] = [];
+    if (hostKey !== "" && !/^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}$/.test(hostKey.trim())) {
+        problems.push(`${key("sshHostKey")}: is not a public host key. Fix: pulumi config set ${key("sshHostKey")} "$(ssh-keyscan -t ed25519 <host> | cut -d' ' -f2-)", after comparing it with ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the host`);
+    }
+    if (host !== "" && hostKey === "" && isProduction) {
+        problems.push(`${key("sshHostKey")}: the prod stack must pin the SSH host's key, or the firewall commands would trust whatever answers at ${host}. Fix: pulumi config set ${key("sshHostKey")} "ssh-ed25519 AAAA..." (from ssh-keyscan -t ed25519 ${host}, checked on the host)`);
+    }
     if (host !== "" && !isValidHostname(host) && !isValidIpAddress(host)) {
         problems.push(`${key("sshHost")}: "${host}" is neither a DNS name nor an IP address. Fix: pulumi config set ${key("sshHost")} registry.example.com`);
     }

@@ -169,6 +169,8 @@ describe("prod stack", () => {
         const firewall = one(prod.resources, "private-registry:index:RegistryFirewall");
         const cmd = one(prod.resources, "command:remote:Command");
         expect(cmd.inputs.connection).toEqual(expect.objectContaining({ host: "registry.example.com", user: "deploy", port: 22 }));
+        // The host key from Pulumi.prod.yaml: the commands refuse any other host.
+        expect(cmd.inputs.connection.hostKey).toMatch(/^ssh-ed25519 AAAA[A-Za-z0-9+\/]+$/);
         expect(cmd.inputs.create).toContain("eth0");
         expect(cmd.inputs.delete).toBeTruthy();
         expect(cmd.parentUrn).toBe(firewall.urn);

@@ -63,7 +63,7 @@ describe("settings declared once, in Pulumi.yaml", () => {
     it("PrivateRegistryArgs documents every registry setting with Pulumi.yaml's description and default", () => {
         const docs = argsDocs().PrivateRegistryArgs;
         const required = new Set(["hostnames", "users"]);
-        const programOnly = new Set(["dockerHost", "sshHost", "sshUser"]);
+        const programOnly = new Set(["dockerHost", "sshHost", "sshUser", "sshHostKey"]);
         for (const [key, decl] of Object.entries(configDeclarations)) {
             if (programOnly.has(key)) {
                 expect({ key, arg: docs[key] }).toEqual({ key, arg: undefined });

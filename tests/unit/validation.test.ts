@@ -95,3 +95,44 @@ describe("bad stack config", () => {
         expect(registered).toBe(0);
     });
 });
+
+describe("SSH sources that add up to everything", () => {
+    const { familiesFullyCovered, registrySettingsProblems: problemsOf, defaultRegistrySettings: defaults } = require("../../components") as typeof import("../../components");
+    const withSsh = (sshAllowedCidrs: string[]) => problemsOf({
+        ...defaults, hostnames: ["r.example.com"], users: ["admin"], firewallEnabled: true,
+        registryAllowedCidrs: ["198.51.100.0/24"], sshAllowedCidrs,
+    }, (f) => `private-registry:${f}`, false);
+
+    it("counts coverage whatever the spelling", () => {
+        expect(familiesFullyCovered(["0.0.0.0/1", "128.0.0.0/1"])).toEqual(["IPv4"]);
+        expect(familiesFullyCovered(["::ffff:0.0.0.0/96"])).toEqual(["IPv4"]);
+        expect(familiesFullyCovered(["::/1", "8000::/1", "10.0.0.0/8"])).toEqual(["IPv6"]);
+        expect(familiesFullyCovered(["0.0.0.0/1", "128.0.0.0/2"])).toEqual([]);
+        expect(familiesFullyCovered(["198.51.100.10/32", "2001:db8::/32"])).toEqual([]);
+    });
+
+    it("refuses them in sshAllowedCidrs, naming the key", () => {
+        expect(withSsh(["0.0.0.0/1", "128.0.0.0/1"])).toEqual([
+            "private-registry:sshAllowedCidrs: together, the entries open SSH to every IPv4 address. Fix: list the addresses of your admins or bastion hosts instead",
+        ]);
+        expect(withSsh(["::ffff:0.0.0.0/96"]).join("\n")).toMatch(/every IPv4 address/);
+        expect(withSsh(["198.51.100.10/32"])).toEqual([]);
+    });
+});
+
+describe("the SSH host key of the firewall's target", () => {
+    const { sshTargetProblems: check } = require("../../components") as typeof import("../../components");
+    const key = (f: string) => `private-registry:${f}`;
+    const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL+2RPJBaQS6JUvZUfNinDDGSbfXMJ6csQInk6njsqoN";
+
+    it("is required on prod when the commands run over SSH", () => {
+        expect(check("registry.example.com", "deploy", key, "", true).join("\n")).toMatch(/^private-registry:sshHostKey: the prod stack must pin/);
+        expect(check("registry.example.com", "deploy", key, hostKey, true)).toEqual([]);
+        expect(check("", "root", key, "", true)).toEqual([]);
+        expect(check("registry.example.com", "deploy", key, "", false)).toEqual([]);
+    });
+
+    it("must look like a public key", () => {
+        expect(check("registry.example.com", "deploy", key, "AAAAC3Nza", false).join("\n")).toMatch(/^private-registry:sshHostKey: is not a public host key\. Fix:/);
+    });
+});

@@ -117,7 +117,7 @@ function checkPort(what: string, port: number): void {
 // keeps the name safe inside the nft and shell text it is pasted into.
 const interfaceNamePattern = /^[A-Za-z0-9_.@-]{1,15}$/;
 // The install paths are pasted into shell and systemd text unquoted-safe only if they are plain.
-const absolutePathPattern = /^\/[A-Za-z0-9_.\/-]*$/;
+const absolutePathPattern = /^\/[A-Za-z0-9_./-]*$/;
 
 function checkRuleOptions(options: FirewallRuleOptions): void {
     if (!interfaceNamePattern.test(options.publicInterface)) {

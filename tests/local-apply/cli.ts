@@ -1,19 +1,21 @@
 /**
  * Local apply harness CLI: runs the real Pulumi program with a stack's config through the mock
- * runtime and really creates each declared resource.
+ * runtime and really creates each declared resource (or, with preview, only plans them).
  *
- *   npm run local -- up     [--stack dev] [--config key=value ...] [--secret key=value ...]
- *   npm run local -- down   [--stack dev]
- *   npm run local -- output [--stack dev] [--json] [--show-secrets] [NAME]
+ *   npm run local -- up      [--stack dev] [--config key=value ...] [--secret key=value ...]
+ *   npm run local -- preview [--stack dev] [--config key=value ...] [--secret key=value ...] [--json] [--show-secrets]
+ *   npm run local -- down    [--stack dev]
+ *   npm run local -- output  [--stack dev] [--json] [--show-secrets] [NAME]
  *
- * Options: --project-dir DIR (default: the repo root), --program FILE (default index.ts).
+ * Options: --project-dir DIR (default: the repo root), --program FILE (default index.ts). The
+ * program runs on the project's own @pulumi/pulumi and is compiled with its own tsconfig.json.
  * Environment: LOCAL_APPLY_NOW (+25d, ISO time) shifts "now" for certificate renewal;
  * LOCAL_APPLY_SHOW_COMMAND_OUTPUT=1 echoes command:local:Command output.
  */
 import * as path from "path";
 import { parseConfigFlag, readProject } from "./config";
 import { redact } from "./redact";
-import { down, printOutputs, readOutputs, up } from "./run";
+import { down, preview, printOutputs, readOutputs, up } from "./run";
 
 interface Args {
   cmd: string;
@@ -27,7 +29,7 @@ interface Args {
   name?: string;
 }
 
-const USAGE = "usage: local (up|down|output) [--stack NAME] [--config k=v]... [--secret k=v]... [--json] [--show-secrets] [--project-dir DIR] [--program FILE]";
+const USAGE = "usage: local (up|preview|down|output) [--stack NAME] [--config k=v]... [--secret k=v]... [--json] [--show-secrets] [--project-dir DIR] [--program FILE]";
 
 export function parseArgs(argv: string[]): Args {
   const args: Args = {
@@ -85,6 +87,8 @@ async function main(): Promise<number> {
   switch (args.cmd) {
     case "up":
       return up(opts);
+    case "preview":
+      return preview({ ...opts, json: args.json, showSecrets: args.showSecrets });
     case "down":
     case "destroy":
       return down(opts);

@@ -81,7 +81,7 @@ export function loadStackConfig(
     const doc = (YAML.parse(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
     for (const [k, v] of Object.entries(doc.config ?? {})) {
       const key = fullKey(project.name, k);
-      if (v && typeof v === "object" && !Array.isArray(v) && "secure" in (v as object)) {
+      if (v && typeof v === "object" && !Array.isArray(v) && "secure" in v) {
         secretKeys.add(key);
         undecryptable.add(key);
         delete values[key];

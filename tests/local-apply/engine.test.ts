@@ -3,7 +3,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Engine, Goal, makeUrn } from "./engine";
-import { deletionOrder } from "./state";
+import { UNKNOWN } from "./schema";
+import { deletionOrder, statePath } from "./state";
 import type { ResourceOptions, ResourceRecord, StackState } from "./types";
 
 const CMD = "command:local:Command";
@@ -27,6 +28,9 @@ const emptyState = (): StackState => ({ version: 1, project: "p", stack: "s", re
 const engineFor = (st: StackState) => new Engine(st, { projectDir: dir, persist: false });
 /** A fresh engine on the state the previous run left (the next `up`). */
 const nextRun = (prev: Engine) => engineFor({ ...prev.state, resources: [...prev.state.resources] });
+/** A preview on the state the previous run left; it may write the state file if it wanted to (it must not). */
+const previewOf = (prev: Engine, now?: () => Date) =>
+  new Engine(JSON.parse(JSON.stringify(prev.state)) as StackState, { projectDir: dir, preview: true, now });
 
 function goal(type: string, name: string, inputs: Record<string, unknown>, opts: Partial<ResourceOptions> = {}, propertyDependencies: Record<string, string[]> = {}): Goal {
   return {
@@ -176,5 +180,128 @@ describe("deletionOrder", () => {
     expect(order.indexOf("cmd")).toBeLessThan(order.indexOf("ctr"));
     expect(order.indexOf("ctr")).toBeLessThan(order.indexOf("vol"));
     expect(order.indexOf("ctr")).toBeLessThan(order.indexOf("comp"));
+  });
+});
+
+describe("Engine in preview mode", () => {
+  const CERT = "tls:index/selfSignedCert:SelfSignedCert";
+  const KEY = "tls:index/privateKey:PrivateKey";
+
+  it("an empty state plans creates, runs nothing, writes nothing, and answers only the known inputs", async () => {
+    const e = new Engine(emptyState(), { projectDir: dir, preview: true });
+    const r = await e.apply(goal(CMD, "a", cmd("a", { environment: { K: UNKNOWN, L: "x" } })));
+    expect(r.id).toBe("");
+    expect(r.outputs).toEqual(cmd("a")); // environment holds an unknown: left out, so the SDK sees it unknown
+    expect(e.plan.map((s) => [s.op, s.name])).toEqual([["create", "a"]]);
+    expect(logLines()).toEqual([]);
+    expect(fs.existsSync(statePath(dir, "s"))).toBe(false);
+  });
+
+  it("decides same / update / replace as up would, without carrying any out", async () => {
+    const e1 = engineFor(emptyState());
+    const same = await e1.apply(goal(CMD, "same", cmd("same")));
+    await e1.apply(goal(CMD, "upd", cmd("upd", { update: "echo u" })));
+    await e1.apply(goal(STR, "w", { length: 8 }));
+    const p = previewOf(e1);
+    expect(await p.apply(goal(CMD, "same", cmd("same")))).toEqual(same);
+    const upd = await p.apply(goal(CMD, "upd", cmd("upd", { update: "echo u", environment: { A: "1" } })));
+    const rep = await p.apply(goal(STR, "w", { length: 9 }));
+    expect(p.plan.map((s) => [s.op, s.name, s.changed, s.replaceReasons])).toEqual([
+      ["same", "same", undefined, undefined],
+      ["update", "upd", ["environment"], undefined],
+      ["replace", "w", ["length"], ["length"]],
+    ]);
+    // update: the old outputs with the new inputs laid over; replace: nothing computed yet.
+    expect(upd.outputs).toMatchObject({ stdout: "out-upd", environment: { A: "1" } });
+    expect(rep.outputs).toEqual({ length: 9 });
+    expect(rep.id).toBe("");
+    expect(logLines()).toEqual(["create same", "create upd"]);
+    expect(p.state.resources).toEqual(e1.state.resources);
+  });
+
+  it("an unknown input counts as changed: on a ForceNew property it replaces, elsewhere it updates and its output is unknown", async () => {
+    const e1 = engineFor(emptyState());
+    await e1.apply(goal(STR, "w", { length: 8, keepers: { k: "1" } }));
+    await e1.apply(goal(CMD, "c", cmd("c", { update: "echo u", environment: { A: "1" } })));
+    const p = previewOf(e1);
+    await p.apply(goal(STR, "w", { length: 8, keepers: { k: UNKNOWN } }));
+    const c = await p.apply(goal(CMD, "c", cmd("c", { update: "echo u", environment: { A: UNKNOWN } })));
+    expect(p.plan.map((s) => [s.op, s.replaceReasons ?? s.changed])).toEqual([
+      ["replace", ["keepers"]],
+      ["update", ["environment"]],
+    ]);
+    expect(c.outputs).not.toHaveProperty("environment");
+    expect(c.outputs.stdout).toBe("out-c");
+  });
+
+  it("an unknown element of a ForceNew list replaces", async () => {
+    const e1 = engineFor(emptyState());
+    const port = { internal: 5000, external: 5000 };
+    const base = { name: "r", image: "sha256:1", memory: 64 };
+    // A container needs Docker to be created: seed its record directly.
+    e1.state.resources.push({
+      urn: makeUrn("s", "p", undefined, "docker:index/container:Container", "r"),
+      type: "docker:index/container:Container",
+      name: "r",
+      custom: true,
+      id: "cid",
+      provider: goal(CMD, "x", {}).provider,
+      inputs: { ...base, ports: [port] },
+      outputs: { ...base, ports: [port], id: "cid" },
+      secretInputs: [],
+      secretOutputs: [],
+      dependencies: [],
+      propertyDependencies: {},
+      options: goal(CMD, "x", {}).options,
+    });
+    const p = previewOf(e1);
+    await p.apply(goal("docker:index/container:Container", "r", { ...base, ports: [UNKNOWN] }));
+    expect(p.plan[0]).toMatchObject({ op: "replace", replaceReasons: ["ports"] });
+  });
+
+  it("a certificate due for renewal replaces (the handler's reason); a protected one is refused as in up", async () => {
+    const e1 = engineFor(emptyState());
+    const k = await e1.apply(goal(KEY, "k", { algorithm: "ECDSA", ecdsaCurve: "P256" }));
+    const certInputs = { privateKeyPem: k.outputs.privateKeyPem, validityPeriodHours: 48, earlyRenewalHours: 24, allowedUses: ["digital_signature"] };
+    await e1.apply(goal(CERT, "c", certInputs));
+    await e1.apply(goal(CERT, "pc", certInputs, { protect: true }));
+    const later = () => new Date(Date.now() + 30 * 3600e3);
+    const p = previewOf(e1, later);
+    await p.apply(goal(KEY, "k", { algorithm: "ECDSA", ecdsaCurve: "P256" }));
+    await p.apply(goal(CERT, "c", certInputs));
+    await expect(p.apply(goal(CERT, "pc", certInputs, { protect: true }))).rejects.toThrow(/unable to replace resource .*::pc"[\s\S]*protection/);
+    expect(p.plan.map((s) => [s.op, s.name, s.replaceReasons])).toEqual([
+      ["same", "k", undefined],
+      ["replace", "c", ["readyForRenewal"]],
+    ]);
+    // Not yet due: same.
+    const now = previewOf(e1);
+    await now.apply(goal(CERT, "c", certInputs));
+    expect(now.plan[0].op).toBe("same");
+  });
+
+  it("plans deletes of what the program no longer declares, dependents first; refuses a protected one", async () => {
+    const e1 = engineFor(emptyState());
+    const a = goal(CMD, "a", cmd("a"));
+    await e1.apply(a);
+    await e1.apply(goal(CMD, "b", cmd("b"), {}, { environment: [a.urn] }));
+    await e1.apply(goal(CMD, "kept", cmd("kept")));
+    const p = previewOf(e1);
+    await p.apply(goal(CMD, "kept", cmd("kept")));
+    p.planDeletes();
+    expect(p.plan.map((s) => [s.op, s.name, s.note])).toEqual([
+      ["same", "kept", undefined],
+      ["delete", "b", "no longer declared"],
+      ["delete", "a", "no longer declared"],
+    ]);
+    expect(logLines()).toEqual(["create a", "create b", "create kept"]);
+
+    const e2 = engineFor(emptyState());
+    await e2.apply(goal(STR, "w", { length: 8 }, { protect: true }));
+    expect(() => previewOf(e2).planDeletes()).toThrow(/refusing to delete protected resource/);
+  });
+
+  it("up refuses inputs that are still unknown (only a preview has them)", async () => {
+    await expect(engineFor(emptyState()).apply(goal(STR, "w", { length: UNKNOWN }))).rejects.toThrow(/length are unknown, which only a preview allows/);
   });
 });

@@ -4,12 +4,16 @@
  * type's handler, like the Pulumi engine with a Terraform-bridged provider would. Deletions of
  * resources the program no longer declares, and of the old halves of create-before-delete
  * replacements, run after the program, dependents first.
+ *
+ * In preview mode the same decisions are only recorded (`plan`): no handler creates, updates
+ * or deletes anything, no Docker client is made, the state is never written, and outputs that
+ * a create, replace or update would compute are returned as unknown.
  */
 import type Docker from "dockerode";
 import { dockerClientFor } from "./providers/pulumi-providers";
 import { handlerFor } from "./providers/index";
 import { addSecret, say, warn } from "./redact";
-import { applyIgnoreChanges, checkInputs, diffInputs } from "./schema";
+import { applyIgnoreChanges, checkInputs, diffInputs, knownOnly, unknownKeys } from "./schema";
 import { deletionOrder, describe, providerUrn, saveState } from "./state";
 import type { OpContext, Props, ResourceHandler, ResourceOptions, ResourceRecord, StackState } from "./types";
 import { PartialCreateError } from "./types";
@@ -37,11 +41,65 @@ export interface ApplyResult {
 
 export type Step = "create" | "same" | "update" | "replace";
 
+/** What `up` would do with one registered custom resource, decided against the state. */
+export interface Decision {
+  op: Step;
+  /** The live old record (all but create). */
+  old?: ResourceRecord;
+  /** The goal's inputs with ignoreChanges applied (create: the goal's own). */
+  inputs: Props;
+  /** Top-level properties that differ (unknown ones count as changed). */
+  changed: string[];
+  /** Why it is replaced: the properties (or "provider", or the handler's reason). */
+  replaceKeys: string[];
+}
+
+/** One step of a preview's plan. Inputs hold UNKNOWN where a value is not known yet. */
+export interface PlannedStep {
+  op: Step | "delete";
+  urn: string;
+  type: string;
+  name: string;
+  custom: boolean;
+  parent?: string;
+  provider?: string;
+  inputs: Props;
+  secretInputs: string[];
+  options: ResourceOptions;
+  dependencies: string[];
+  changed?: string[];
+  replaceReasons?: string[];
+  /** Why a delete happens, or why an update has no changed property. */
+  note?: string;
+}
+
 export interface EngineOptions {
   projectDir: string;
-  /** Write the state file after each step (off in pure unit tests). */
+  /** Write the state file after each step (off in pure unit tests; always off in preview). */
   persist?: boolean;
+  /** Plan only: decide every step as up would, carry out none. */
+  preview?: boolean;
   now?: () => Date;
+}
+
+/** Default providers are the engine's own; like Pulumi, their steps are not shown. */
+export function isDefaultProvider(rec: { type: string; name: string }): boolean {
+  return rec.type.startsWith("pulumi:providers:") && rec.name.startsWith("default");
+}
+
+function protectedReplaceError(urn: string, keys: string[]): Error {
+  return new Error(
+    `unable to replace resource "${urn}"\nas it is currently marked for protection ` +
+      `(changed: ${keys.join(", ")}). To unprotect the resource, remove the \`protect\` flag ` +
+      `from the resource in your Pulumi program and run \`pulumi up\``,
+  );
+}
+
+function protectedDeleteError(rec: ResourceRecord): Error {
+  return new Error(
+    `refusing to delete protected resource ${describe(rec)} (${rec.urn}), which the program no longer declares; ` +
+      `set protect: false on it and run up first`,
+  );
 }
 
 export function makeUrn(stack: string, project: string, parent: string | undefined, type: string, name: string): string {
@@ -75,6 +133,8 @@ export class Engine {
   readonly registered = new Set<string>();
   readonly errors: { urn: string; error: Error }[] = [];
   readonly counts: Record<string, number> = { create: 0, same: 0, update: 0, replace: 0, delete: 0 };
+  /** Preview mode: the steps up would take, in the order they were decided. */
+  readonly plan: PlannedStep[] = [];
   /** Steps under way, and when the last one started or ended (to notice a stalled program). */
   inFlight = 0;
   lastActivity = Date.now();
@@ -100,7 +160,12 @@ export class Engine {
     return this.oldList.find((r) => r.urn === urn && !r.pendingDelete);
   }
 
+  get preview(): boolean {
+    return this.opts.preview === true;
+  }
+
   persist(): void {
+    if (this.preview) return;
     this.state.resources = [...this.newList, ...this.oldList];
     if (this.opts.persist !== false) saveState(this.opts.projectDir, this.state);
   }
@@ -111,9 +176,9 @@ export class Engine {
   }
 
   ctx(rec: { urn: string; type: string; name: string; provider?: string }): OpContext {
-    const engine = this;
     let docker: Docker | undefined;
-    if (rec.type.startsWith("docker:") && rec.provider) {
+    // A preview never talks to Docker (its host may well be out of reach, e.g. over SSH).
+    if (rec.type.startsWith("docker:") && rec.provider && !this.preview) {
       const purn = providerUrn(rec.provider);
       docker = this.clients.get(purn);
       if (!docker) {
@@ -127,7 +192,7 @@ export class Engine {
       name: rec.name,
       docker,
       log: (msg) => say(`    ${msg.split("\n").join("\n    ")}`),
-      now: () => engine.now(),
+      now: () => this.now(),
     };
   }
 
@@ -154,23 +219,24 @@ export class Engine {
     }
   }
 
-  private async applyInner(goal: Goal): Promise<ApplyResult> {
-    for (const k of goal.secretInputs) addSecret(goal.inputs[k]);
-    if (!goal.custom) return this.applyComponent(goal);
+  /** Checks a custom resource's inputs against its type; returns its handler. */
+  private checkGoal(goal: Goal): ResourceHandler {
     const handler = handlerFor(goal.type);
     checkInputs(goal.type, handler.schema, goal.inputs);
     handler.validate?.(goal.inputs);
     if (goal.type.startsWith("pulumi:providers:")) this.providerInputs.set(goal.urn, goal.inputs);
+    return handler;
+  }
 
+  /**
+   * Decides a custom resource's step against the state, for up and preview alike: schema
+   * ForceNew, replaceOnChanges, a changed provider and the handler's own reason replace; a
+   * replacement of a protected resource is refused.
+   */
+  decide(handler: ResourceHandler, goal: Goal): Decision {
     const old = this.oldLive(goal.urn);
-    if (!old) {
-      const rec = await this.create(handler, goal);
-      this.line("+", "create", goal);
-      this.counts.create++;
-      return this.result(rec);
-    }
+    if (!old) return { op: "create", inputs: goal.inputs, changed: [], replaceKeys: [] };
     const inputs = applyIgnoreChanges(goal.options.ignoreChanges, old.inputs, goal.inputs);
-    const g: Goal = { ...goal, inputs };
     const diff = handler.diff ? handler.diff(old.inputs, inputs) : diffInputs(handler.schema, old.inputs, inputs);
     const replaceKeys = [...diff.replaces];
     for (const key of goal.options.replaceOnChanges) {
@@ -184,38 +250,120 @@ export class Engine {
     if (replaceKeys.length === 0 && !handler.update && diff.changed.length > 0) replaceKeys.push(...diff.changed);
 
     if (replaceKeys.length > 0) {
-      if (goal.options.protect) {
-        throw new Error(
-          `unable to replace resource "${goal.urn}"\nas it is currently marked for protection ` +
-            `(changed: ${replaceKeys.join(", ")}). To unprotect the resource, remove the \`protect\` flag ` +
-            `from the resource in your Pulumi program and run \`pulumi up\``,
-        );
-      }
-      const rec = await this.replace(handler, g, old, replaceKeys);
+      if (goal.options.protect) throw protectedReplaceError(goal.urn, replaceKeys);
+      return { op: "replace", old, inputs, changed: diff.changed, replaceKeys };
+    }
+    if (diff.changed.length > 0 || (old.initErrors?.length ?? 0) > 0) return { op: "update", old, inputs, changed: diff.changed, replaceKeys };
+    return { op: "same", old, inputs, changed: [], replaceKeys };
+  }
+
+  private async applyInner(goal: Goal): Promise<ApplyResult> {
+    for (const k of goal.secretInputs) addSecret(goal.inputs[k]);
+    if (!goal.custom) return this.applyComponent(goal);
+    const handler = this.checkGoal(goal);
+    const unknown = unknownKeys(goal.inputs);
+    if (unknown.length > 0 && !this.preview) {
+      throw new Error(`${describe(goal)}: input properties ${unknown.join(", ")} are unknown, which only a preview allows`);
+    }
+    const d = this.decide(handler, goal);
+    if (this.preview) return this.planned(handler, goal, d);
+    const g: Goal = { ...goal, inputs: d.inputs };
+    const old = d.old;
+
+    if (d.op === "create") {
+      const rec = await this.create(handler, goal);
+      this.line("+", "create", goal);
+      this.counts.create++;
+      return this.result(rec);
+    }
+    if (d.op === "replace") {
+      const rec = await this.replace(handler, g, old!, d.replaceKeys);
       this.counts.replace++;
       return this.result(rec);
     }
-    if (diff.changed.length > 0 || (old.initErrors?.length ?? 0) > 0) {
-      const outputs = await handler.update!(this.ctx({ ...g, provider: goal.provider }), old.id!, old.inputs, inputs, old.outputs, diff.changed);
-      const rec = this.record(g, old.id!, outputs, old.secretOutputs);
-      this.removeOld(old);
+    if (d.op === "update") {
+      const outputs = await handler.update!(this.ctx({ ...g, provider: goal.provider }), old!.id!, old!.inputs, d.inputs, old!.outputs, d.changed);
+      const rec = this.record(g, old!.id!, outputs, old!.secretOutputs);
+      this.removeOld(old!);
       this.newList.push(rec);
       this.persist();
-      this.line("~", "update", goal, diff.changed.length ? ` (changed: ${diff.changed.join(", ")})` : " (retrying after initialization errors)");
+      this.line("~", "update", goal, d.changed.length ? ` (changed: ${d.changed.join(", ")})` : " (retrying after initialization errors)");
       this.counts.update++;
       return this.result(rec);
     }
-    const rec: ResourceRecord = { ...this.record(g, old.id!, old.outputs, old.secretOutputs) };
-    this.removeOld(old);
+    const rec: ResourceRecord = { ...this.record(g, old!.id!, old!.outputs, old!.secretOutputs) };
+    this.removeOld(old!);
     this.newList.push(rec);
     this.persist();
-    if (!goal.type.startsWith("pulumi:providers:") || !goal.name.startsWith("default")) this.line("=", "same", goal);
+    if (!isDefaultProvider(goal)) this.line("=", "same", goal);
     this.counts.same++;
     return this.result(rec);
   }
 
+  /**
+   * Preview: records the step and answers the program as the Pulumi engine does during a
+   * preview: a create or replace knows only its known inputs (everything else, the id
+   * included, is unknown), an update its old outputs with the known new inputs laid over,
+   * a same its recorded outputs.
+   */
+  private planned(handler: ResourceHandler, goal: Goal, d: Decision): ApplyResult {
+    const g: Goal = { ...goal, inputs: d.inputs };
+    const step = this.stepOf(g, d.op);
+    if (d.op === "update" || d.op === "replace") step.changed = d.changed;
+    if (d.op === "replace") step.replaceReasons = d.replaceKeys;
+    if (d.op === "update" && d.changed.length === 0) step.note = "retrying after initialization errors";
+    this.plan.push(step);
+    this.counts[d.op]++;
+    let id = "";
+    let outputs: Props;
+    let handlerSecrets: string[] = [];
+    if (d.op === "create" || d.op === "replace") {
+      outputs = knownOnly(g.inputs);
+    } else {
+      const old = d.old!;
+      id = old.id ?? "";
+      handlerSecrets = old.secretOutputs;
+      outputs = d.op === "same" ? old.outputs : { ...old.outputs, ...knownOnly(g.inputs) };
+      for (const k of unknownKeys(g.inputs)) delete outputs[k];
+    }
+    return { id, outputs, secretOutputs: this.secretKeysOf(g, handler, outputs, handlerSecrets) };
+  }
+
+  private stepOf(goal: Goal, op: PlannedStep["op"]): PlannedStep {
+    return {
+      op,
+      urn: goal.urn,
+      type: goal.type,
+      name: goal.name,
+      custom: goal.custom,
+      parent: goal.parent,
+      provider: goal.provider,
+      inputs: goal.inputs,
+      secretInputs: this.secretInputsOf(goal),
+      options: goal.options,
+      dependencies: goal.dependencies,
+    };
+  }
+
+  /** Secret inputs: as the program sent them, plus the properties the provider's schema marks secret. */
+  private secretInputsOf(goal: { type: string; custom: boolean; inputs: Props; secretInputs: string[] }): string[] {
+    const keys = new Set(goal.secretInputs ?? []);
+    let schema: ResourceHandler["schema"] = {};
+    try {
+      if (goal.custom) schema = handlerFor(goal.type).schema;
+    } catch {
+      // A type no longer implemented (a delete from an old state): the request's secrets only.
+    }
+    for (const k of Object.keys(goal.inputs)) if (schema[k]?.secret) keys.add(k);
+    return [...keys];
+  }
+
   private applyComponent(goal: Goal): ApplyResult {
     const old = this.oldLive(goal.urn);
+    if (this.preview) {
+      this.plan.push(this.stepOf(goal, old ? "same" : "create"));
+      this.counts[old ? "same" : "create"]++;
+    }
     const rec = this.record(goal, "", old?.outputs ?? {}, old?.secretOutputs ?? []);
     if (old) this.removeOld(old);
     this.newList.push(rec);
@@ -233,12 +381,20 @@ export class Engine {
     this.persist();
   }
 
-  private record(goal: Goal, id: string, outputs: Props, handlerSecrets: string[] = []): ResourceRecord {
+  /** Which outputs are secret: the handler's, additionalSecretOutputs, secret inputs, schema secrets. */
+  private secretKeysOf(goal: Goal, handler: ResourceHandler | undefined, outputs: Props, handlerSecrets: string[]): string[] {
     const secretOutputs = new Set<string>();
     for (const k of handlerSecrets) if (k in outputs) secretOutputs.add(k);
     for (const k of goal.options.additionalSecretOutputs) if (k in outputs) secretOutputs.add(k);
     for (const k of goal.secretInputs) if (k in outputs) secretOutputs.add(k);
+    for (const k of Object.keys(outputs)) if (handler?.schema[k]?.secret) secretOutputs.add(k);
     for (const k of secretOutputs) addSecret(outputs[k]);
+    return [...secretOutputs];
+  }
+
+  private record(goal: Goal, id: string, outputs: Props, handlerSecrets: string[] = []): ResourceRecord {
+    const handler = goal.custom ? handlerFor(goal.type) : undefined;
+    const secretOutputs = this.secretKeysOf(goal, handler, outputs, handlerSecrets);
     return {
       urn: goal.urn,
       type: goal.type,
@@ -250,7 +406,7 @@ export class Engine {
       inputs: goal.inputs,
       outputs,
       secretInputs: goal.secretInputs,
-      secretOutputs: [...secretOutputs],
+      secretOutputs,
       dependencies: goal.dependencies,
       propertyDependencies: goal.propertyDependencies,
       options: goal.options,
@@ -343,7 +499,7 @@ export class Engine {
         `delete ${describe(rec)}`,
       );
     }
-    if (rec.custom && (!rec.type.startsWith("pulumi:providers:") || !rec.name.startsWith("default"))) {
+    if (rec.custom && !isDefaultProvider(rec)) {
       this.line("-", "delete", rec, why ? ` (${why})` : "");
     }
     this.counts.delete++;
@@ -369,12 +525,7 @@ export class Engine {
     const doomed = this.oldList.filter((r) => r.pendingDelete || !this.registered.has(r.urn));
     const deletedUrns = new Set<string>();
     for (const rec of deletionOrder(doomed)) {
-      if (rec.options?.protect && !rec.pendingDelete) {
-        throw new Error(
-          `refusing to delete protected resource ${describe(rec)} (${rec.urn}), which the program no longer declares; ` +
-            `set protect: false on it and run up first`,
-        );
-      }
+      if (rec.options?.protect && !rec.pendingDelete) throw protectedDeleteError(rec);
       const dw = rec.options?.deletedWith;
       if (dw && deletedUrns.has(dw) && !rec.options.retainOnDelete) {
         say(`- delete ${describe(rec)} (deleted with ${dw.split("::").pop()})`);
@@ -384,6 +535,33 @@ export class Engine {
       deletedUrns.add(rec.urn);
       this.removeOld(rec);
       this.persist();
+    }
+  }
+
+  /**
+   * Preview: the deletions up would carry out after the program (what it no longer declares,
+   * old halves an earlier run left), dependents first; a protected one is refused as in up.
+   */
+  planDeletes(): void {
+    const doomed = this.oldList.filter((r) => r.pendingDelete || !this.registered.has(r.urn));
+    for (const rec of deletionOrder(doomed)) {
+      if (rec.options?.protect && !rec.pendingDelete) throw protectedDeleteError(rec);
+      const step: PlannedStep = {
+        op: "delete",
+        urn: rec.urn,
+        type: rec.type,
+        name: rec.name,
+        custom: rec.custom,
+        parent: rec.parent,
+        provider: rec.provider,
+        inputs: rec.inputs,
+        secretInputs: rec.custom ? this.secretInputsOf(rec) : rec.secretInputs,
+        options: rec.options,
+        dependencies: rec.dependencies,
+        note: rec.pendingDelete ? "left over from an earlier replacement" : rec.options?.retainOnDelete ? "retainOnDelete: kept, not deleted" : "no longer declared",
+      };
+      this.plan.push(step);
+      this.counts.delete++;
     }
   }
 

@@ -1,9 +1,12 @@
 /**
  * Programmatic API of the local apply harness, for the e2e, firewall and benchmark suites.
- * Each up/down runs the CLI in a child process (a fresh Pulumi runtime per run, like `pulumi up`).
+ * Each up/preview/down runs the CLI in a child process (a fresh Pulumi runtime per run, like
+ * `pulumi up`).
  *
  *   const r = await up("dev", { "private-registry:port": 15000 });
  *   r.outputs.endpoint              // plain values, secrets revealed (as --show-secrets)
+ *   const p = await preview("dev", { "private-registry:port": 15001 });
+ *   p.plan?.steps.filter((s) => s.op === "replace")
  *   await down("dev");
  */
 import { spawn } from "child_process";
@@ -11,9 +14,11 @@ import * as path from "path";
 import { readOutputs } from "./run";
 import { loadState } from "./state";
 import { readProject } from "./config";
+import type { PreviewPlan } from "./preview";
 import type { StackOutput, StackState } from "./types";
 
 export type { StackState, ResourceRecord, StackOutput } from "./types";
+export type { PreviewPlan, PreviewStep, PreviewOp } from "./preview";
 
 export const REPO_ROOT = path.resolve(__dirname, "../..");
 
@@ -108,6 +113,20 @@ export async function up(stack: string, config: Record<string, unknown> = {}, op
 export async function tryUp(stack: string, config: Record<string, unknown> = {}, opts: HarnessOptions = {}): Promise<UpResult> {
   const r = await runCli(["up", "--stack", stack, ...configArgs(config, opts.secretConfig)], opts);
   return { ...r, outputs: r.code === 0 ? outputs(stack, opts) : {} };
+}
+
+export interface PreviewResult extends RunResult {
+  /** The plan (`preview --json --show-secrets`); undefined when the preview failed. */
+  plan?: PreviewPlan;
+}
+
+/**
+ * `preview` for a stack with optional config overrides: the steps `up` would take, nothing
+ * carried out. Resolves even when it fails (code, stderr; no plan).
+ */
+export async function preview(stack: string, config: Record<string, unknown> = {}, opts: HarnessOptions = {}): Promise<PreviewResult> {
+  const r = await runCli(["preview", "--stack", stack, "--json", "--show-secrets", ...configArgs(config, opts.secretConfig)], opts);
+  return { ...r, plan: r.code === 0 ? (JSON.parse(r.stdout) as PreviewPlan) : undefined };
 }
 
 /** `down` for a stack; throws LocalApplyError when it fails. */

@@ -2,35 +2,40 @@
  * A resource monitor for @pulumi/pulumi's mock runtime that reads the full RegisterResource
  * request (inputs with their secretness, protect, retainOnDelete, deleteBeforeReplace,
  * dependsOn, ignoreChanges, replaceOnChanges, parent, provider, …) and hands it to the Engine,
- * which really creates the resource. Options it does not implement are refused by name.
+ * which really creates the resource (or, in a preview, plans it). Options it does not
+ * implement are refused by name. It is built on the project's own @pulumi/pulumi copy.
  */
-import * as path from "path";
 import type { Engine, Goal } from "./engine";
 import { makeUrn } from "./engine";
+import type { PulumiSdk } from "./project";
 import { handlerFor } from "./providers/index";
-import { NotImplementedError } from "./schema";
+import { NotImplementedError, UNKNOWN } from "./schema";
 import type { Props, ResourceOptions } from "./types";
 
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-require-imports */
-const pulumiDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
-const rpc = require(path.join(pulumiDir, "runtime/rpc.js"));
-const mocksMod = require(path.join(pulumiDir, "runtime/mocks.js"));
-const structproto = require("google-protobuf/google/protobuf/struct_pb");
-const resproto = require(path.join(pulumiDir, "proto/resource_pb.js"));
+/* eslint-disable @typescript-eslint/no-explicit-any */
 
-const SECRET = { [rpc.specialSigKey]: rpc.specialSecretSig };
+/** The SDK's Unknown (recognised by its flag, like the SDK does across copies) becomes UNKNOWN. */
+function markUnknowns(v: unknown): unknown {
+  if (v === null || typeof v !== "object") return v;
+  if ((v as { __pulumiUnknown?: unknown }).__pulumiUnknown === true) return UNKNOWN;
+  if (Array.isArray(v)) return v.map(markUnknowns);
+  if (Object.getPrototypeOf(v) !== Object.prototype) return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, markUnknowns(x)]));
+}
 
-/** Deserializes a request Struct into plain values and the names of secret top-level properties. */
-export function deserializeStruct(struct: any, what: string): { values: Props; secretKeys: string[] } {
+/**
+ * Deserializes a request Struct into plain values and the names of secret top-level
+ * properties; values not known yet (a preview's unknowns, at any depth) are kept as UNKNOWN.
+ */
+export function deserializeStruct(rpc: any, struct: any, what: string): { values: Props; secretKeys: string[] } {
   const raw = struct ? struct.toJavaScript() : {};
   const values: Props = {};
   const secretKeys: string[] = [];
   for (const [k, v] of Object.entries(raw)) {
-    let d = rpc.deserializeProperty(v, false);
-    if (rpc.isRpcSecret(d)) {
-      secretKeys.push(k);
-      d = rpc.unwrapRpcSecret(d);
-    }
+    let d = rpc.deserializeProperty(v, true);
+    if (rpc.isRpcSecret(d)) secretKeys.push(k);
+    while (rpc.isRpcSecret(d)) d = rpc.unwrapRpcSecret(d);
+    d = markUnknowns(d);
     if (d === undefined) continue;
     assertPlain(d, `${what}.${k}`);
     values[k] = d;
@@ -42,19 +47,19 @@ function assertPlain(v: unknown, where: string): void {
   if (v === null || ["string", "number", "boolean"].includes(typeof v)) return;
   if (Array.isArray(v)) return v.forEach((x, i) => assertPlain(x, `${where}[${i}]`));
   if (typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
-    for (const [k, x] of Object.entries(v as object)) assertPlain(x, `${where}.${k}`);
+    for (const [k, x] of Object.entries(v)) assertPlain(x, `${where}.${k}`);
     return;
   }
   throw new NotImplementedError(`${where}: values of this kind (assets, archives, resource references) are not implemented by the local apply harness`);
 }
 
 /** Plain outputs to a Struct, wrapping secret ones the way the engine returns them. */
-function toStruct(outputs: Props, secretKeys: string[]): any {
+function toStruct(sdk: PulumiSdk, outputs: Props, secretKeys: string[]): any {
   const obj: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(JSON.parse(JSON.stringify(outputs)) as Props)) {
-    obj[k] = secretKeys.includes(k) ? { ...SECRET, value: v } : v;
+    obj[k] = secretKeys.includes(k) ? { [sdk.rpc.specialSigKey]: sdk.rpc.specialSecretSig, value: v } : v;
   }
-  return structproto.Struct.fromJavaScript(obj);
+  return sdk.structproto.Struct.fromJavaScript(obj);
 }
 
 function readOptions(req: any): ResourceOptions {
@@ -91,136 +96,152 @@ function refuseUnsupported(req: any): void {
   if (req.getEnvvarmappingsMap?.()?.getLength?.() > 0) refuse("envVarMappings");
 }
 
-export class LocalMonitor extends mocksMod.MockMonitor {
+export interface LocalMonitor {
+  /** What the program exported (the stack's registered outputs), once it has run. */
   stackOutputs: { values: Props; secretKeys: string[] } | undefined;
-  private readonly defaultProviders = new Map<string, Promise<string>>();
+}
 
-  constructor(
-    private readonly engine: Engine,
-    private readonly stack: string,
-    private readonly project: string,
-    private readonly config: Record<string, unknown>,
-  ) {
-    super({
-      newResource: () => {
-        throw new Error("unreachable");
-      },
-      call: () => {
-        throw new Error("unreachable");
-      },
-    });
-  }
+type MockMonitorClass = new (mocks: unknown) => { resources: Map<string, unknown>; invoke(req: any, callback: (err: any, resp?: any) => void): void };
 
-  registerResource(req: any, callback: (err: any, resp?: any) => void): void {
-    this.register(req).then(
-      (resp) => callback(null, resp),
-      (err) => callback(err),
-    );
-  }
+/** A monitor for the runtime of `sdk` (the project's @pulumi/pulumi), driving `engine`. */
+export function createLocalMonitor(sdk: PulumiSdk, engine: Engine, stack: string, project: string, config: Record<string, unknown>): LocalMonitor {
+  const Base = sdk.mocks.MockMonitor as MockMonitorClass;
+  return new (localMonitorClass(Base, sdk))(engine, stack, project, config);
+}
 
-  private async register(req: any): Promise<any> {
-    const type: string = req.getType();
-    const name: string = req.getName();
-    const parent: string | undefined = req.getParent() || undefined;
-    const urn = makeUrn(this.stack, this.project, parent, type, name);
-    const custom: boolean = req.getCustom();
-    let provider: string | undefined;
-    let goal: Goal | undefined;
-    try {
-      refuseUnsupported(req);
-      if (custom) handlerFor(type); // refuse an unimplemented type by its own name, before its provider
-      const { values, secretKeys } = deserializeStruct(req.getObject(), `${type} ${name}`);
-      if (custom && !type.startsWith("pulumi:providers:")) {
-        provider = req.getProvider() || (await this.defaultProvider(type.split(":")[0], req.getVersion()));
-      }
-      const propertyDependencies: Record<string, string[]> = {};
-      req.getPropertydependenciesMap().forEach((deps: any, key: string) => {
-        propertyDependencies[key] = deps.getUrnsList();
+function localMonitorClass(Base: MockMonitorClass, sdk: PulumiSdk) {
+  return class extends Base implements LocalMonitor {
+    stackOutputs: { values: Props; secretKeys: string[] } | undefined;
+    private readonly defaultProviders = new Map<string, Promise<string>>();
+
+    constructor(
+      private readonly engine: Engine,
+      private readonly stack: string,
+      private readonly project: string,
+      private readonly config: Record<string, unknown>,
+    ) {
+      super({
+        newResource: () => {
+          throw new Error("unreachable");
+        },
+        call: () => {
+          throw new Error("unreachable");
+        },
       });
-      goal = {
-        urn,
-        type,
-        name,
-        custom,
-        parent,
-        provider,
-        inputs: values,
-        secretInputs: secretKeys,
-        options: readOptions(req),
-        dependencies: req.getDependenciesList(),
-        propertyDependencies,
-      };
-    } catch (e) {
-      this.engine.errors.push({ urn, error: e as Error });
-      throw e;
     }
-    const r = await this.engine.apply(goal);
-    this.resources.set(urn, { urn, id: r.id || null, state: {} });
-    const resp = new resproto.RegisterResourceResponse();
-    resp.setUrn(urn);
-    resp.setId(r.id || "");
-    resp.setObject(toStruct(r.outputs, r.secretOutputs));
-    return resp;
-  }
 
-  /** The engine's default provider for a package, configured from `<pkg>:*` stack config. */
-  private defaultProvider(pkg: string, version: string): Promise<string> {
-    const key = `${pkg}@${version}`;
-    let p = this.defaultProviders.get(key);
-    if (!p) {
-      p = (async () => {
-        const name = version ? `default_${version.replace(/[.-]/g, "_")}` : "default";
-        const type = `pulumi:providers:${pkg}`;
-        const inputs: Props = {};
-        for (const [k, v] of Object.entries(this.config)) {
-          if (k.startsWith(`${pkg}:`)) inputs[k.substring(pkg.length + 1)] = v;
+    registerResource(req: any, callback: (err: any, resp?: any) => void): void {
+      this.register(req).then(
+        (resp) => callback(null, resp),
+        (err) => callback(err),
+      );
+    }
+
+    private async register(req: any): Promise<any> {
+      const type: string = req.getType();
+      const name: string = req.getName();
+      const parent: string | undefined = req.getParent() || undefined;
+      const urn = makeUrn(this.stack, this.project, parent, type, name);
+      const custom: boolean = req.getCustom();
+      let provider: string | undefined;
+      let goal: Goal | undefined;
+      try {
+        refuseUnsupported(req);
+        if (custom) handlerFor(type); // refuse an unimplemented type by its own name, before its provider
+        const { values, secretKeys } = deserializeStruct(sdk.rpc, req.getObject(), `${type} ${name}`);
+        if (custom && !type.startsWith("pulumi:providers:")) {
+          provider = req.getProvider() || (await this.defaultProvider(type.split(":")[0], req.getVersion()));
         }
-        if (version) inputs.version = version;
-        const urn = makeUrn(this.stack, this.project, undefined, type, name);
-        const r = await this.engine.apply({
+        const propertyDependencies: Record<string, string[]> = {};
+        req.getPropertydependenciesMap().forEach((deps: any, key: string) => {
+          propertyDependencies[key] = deps.getUrnsList();
+        });
+        goal = {
           urn,
           type,
           name,
-          custom: true,
-          inputs,
-          secretInputs: [],
-          options: { protect: false, retainOnDelete: false, deleteBeforeReplace: false, ignoreChanges: [], replaceOnChanges: [], additionalSecretOutputs: [] },
-          dependencies: [],
-          propertyDependencies: {},
-        });
-        return `${urn}::${r.id}`;
-      })();
-      this.defaultProviders.set(key, p);
+          custom,
+          parent,
+          provider,
+          inputs: values,
+          secretInputs: secretKeys,
+          options: readOptions(req),
+          dependencies: req.getDependenciesList(),
+          propertyDependencies,
+        };
+      } catch (e) {
+        this.engine.errors.push({ urn, error: e as Error });
+        throw e;
+      }
+      const r = await this.engine.apply(goal);
+      this.resources.set(urn, { urn, id: r.id || null, state: {} });
+      const resp = new sdk.resproto.RegisterResourceResponse();
+      resp.setUrn(urn);
+      resp.setId(r.id || "");
+      resp.setObject(toStruct(sdk, r.outputs, r.secretOutputs));
+      return resp;
     }
-    return p;
-  }
 
-  registerResourceOutputs(req: any, callback: (err: any, resp?: any) => void): void {
-    try {
-      const urn: string = req.getUrn();
-      const { values, secretKeys } = deserializeStruct(req.getOutputs(), `outputs of ${urn}`);
-      if (urn.split("::")[2] === "pulumi:pulumi:Stack") this.stackOutputs = { values, secretKeys };
-      this.engine.registerOutputs(urn, values, secretKeys);
-      callback(null, {});
-    } catch (e) {
-      callback(e);
+    /** The engine's default provider for a package, configured from `<pkg>:*` stack config. */
+    private defaultProvider(pkg: string, version: string): Promise<string> {
+      const key = `${pkg}@${version}`;
+      let p = this.defaultProviders.get(key);
+      if (!p) {
+        p = (async () => {
+          const name = version ? `default_${version.replace(/[.-]/g, "_")}` : "default";
+          const type = `pulumi:providers:${pkg}`;
+          const inputs: Props = {};
+          for (const [k, v] of Object.entries(this.config)) {
+            if (k.startsWith(`${pkg}:`)) inputs[k.substring(pkg.length + 1)] = v;
+          }
+          if (version) inputs.version = version;
+          const urn = makeUrn(this.stack, this.project, undefined, type, name);
+          const r = await this.engine.apply({
+            urn,
+            type,
+            name,
+            custom: true,
+            inputs,
+            secretInputs: [],
+            options: { protect: false, retainOnDelete: false, deleteBeforeReplace: false, ignoreChanges: [], replaceOnChanges: [], additionalSecretOutputs: [] },
+            dependencies: [],
+            propertyDependencies: {},
+          });
+          // A default provider a preview would create has no id yet: the SDK's unknown id.
+          return `${urn}::${r.id || sdk.rpc.unknownValue}`;
+        })();
+        this.defaultProviders.set(key, p);
+      }
+      return p;
     }
-  }
 
-  readResource(req: any, callback: (err: any) => void): void {
-    callback(
-      new NotImplementedError(
-        `reading existing resources (${req.getType()}.get / StackReference) is not implemented by the local apply harness`,
-      ),
-    );
-  }
+    registerResourceOutputs(req: any, callback: (err: any, resp?: any) => void): void {
+      try {
+        const urn: string = req.getUrn();
+        const { values, secretKeys } = deserializeStruct(sdk.rpc, req.getOutputs(), `outputs of ${urn}`);
+        if (urn.split("::")[2] === "pulumi:pulumi:Stack") this.stackOutputs = { values, secretKeys };
+        this.engine.registerOutputs(urn, values, secretKeys);
+        callback(null, {});
+      } catch (e) {
+        callback(e);
+      }
+    }
 
-  invoke(req: any, callback: (err: any, resp?: any) => void): void {
-    if (req.getTok() === "pulumi:pulumi:getResource") return super.invoke(req, callback);
-    callback(new NotImplementedError(`function ${req.getTok()} (an invoke) is not implemented by the local apply harness`));
-  }
+    readResource(req: any, callback: (err: any) => void): void {
+      callback(
+        new NotImplementedError(
+          `reading existing resources (${req.getType()}.get / StackReference) is not implemented by the local apply harness`,
+        ),
+      );
+    }
 
-  call(req: any, callback: (err: any) => void): void {
-    callback(new NotImplementedError(`method call ${req.getTok()} is not implemented by the local apply harness`));
-  }
+    invoke(req: any, callback: (err: any, resp?: any) => void): void {
+      if (req.getTok() === "pulumi:pulumi:getResource") return super.invoke(req, callback);
+      callback(new NotImplementedError(`function ${req.getTok()} (an invoke) is not implemented by the local apply harness`));
+    }
+
+    call(req: any, callback: (err: any) => void): void {
+      callback(new NotImplementedError(`method call ${req.getTok()} is not implemented by the local apply harness`));
+    }
+  };
 }

@@ -1,11 +1,17 @@
 /**
- * up / down / output, in-process (the CLI runs these; the programmatic API spawns the CLI so
+ * up / preview / down / output, in-process (the CLI runs these; the programmatic API spawns the CLI so
  * each run gets a fresh Pulumi runtime, like `pulumi up` does).
  */
 import * as path from "path";
+import { inspect } from "util";
 import { configEnv, loadStackConfig } from "./config";
+import type { StackConfig } from "./config";
 import { Engine } from "./engine";
-import { LocalMonitor } from "./monitor";
+import { createLocalMonitor } from "./monitor";
+import type { LocalMonitor } from "./monitor";
+import { toPreviewPlan, renderPlanText } from "./preview";
+import { loadPulumiSdk, useProjectTsconfig } from "./project";
+import type { PulumiSdk } from "./project";
 import { addSecret, say, warn } from "./redact";
 import { loadState, lockStack, saveState } from "./state";
 import type { StackOutput } from "./types";
@@ -19,7 +25,7 @@ export interface RunOptions {
   secretConfig?: Record<string, unknown>;
 }
 
-/* eslint-disable @typescript-eslint/no-require-imports, @typescript-eslint/no-explicit-any */
+/* eslint-disable @typescript-eslint/no-require-imports */
 
 function summary(counts: Record<string, number>): string {
   const parts = Object.entries(counts)
@@ -28,29 +34,45 @@ function summary(counts: Record<string, number>): string {
   return `Resources: ${parts.length ? parts.join(", ") : "none"}`;
 }
 
-export async function up(opts: RunOptions): Promise<number> {
-  const projectDir = path.resolve(opts.projectDir);
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : inspect(e);
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? (e.stack ?? e.message) : inspect(e);
+}
+
+/** Reads the stack's config and hands it to the program as a Pulumi language host would. */
+function prepareConfig(projectDir: string, opts: RunOptions): StackConfig {
   const cfg = loadStackConfig(projectDir, opts.stack, opts.config, opts.secretConfig);
   for (const k of cfg.secretKeys) addSecret(cfg.values[k]);
   for (const k of cfg.undecryptable) {
     warn(`warning: ${k} is encrypted in Pulumi.${opts.stack}.yaml and cannot be decrypted here; pass it with --secret ${k}=...`);
   }
   Object.assign(process.env, configEnv(cfg));
-  process.chdir(projectDir);
-  lockStack(projectDir, opts.stack);
+  return cfg;
+}
 
-  const pulumi = require("@pulumi/pulumi");
-  const pulumiDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
-  const settings = require(path.join(pulumiDir, "runtime/settings.js"));
-  const stateMod = require(path.join(pulumiDir, "runtime/state.js"));
+/** Says which @pulumi/pulumi and tsconfig the program runs with, when they are the project's own. */
+function noteProjectToolchain(sdk: PulumiSdk, tsconfig: string | undefined, print: (msg: string) => void): void {
+  if (sdk.projectLocal) print(`Using the project's @pulumi/pulumi ${sdk.version} (${sdk.dir})`);
+  if (tsconfig) print(`Compiling the program with ${tsconfig}`);
+}
 
-  const state = loadState(projectDir, opts.stack, cfg.project);
-  const engine = new Engine(state, { projectDir });
-  say(`Updating stack ${opts.stack} (project ${cfg.project}, local apply harness)`);
-  await engine.deletePendingFromEarlierRun();
-
-  const monitor = new LocalMonitor(engine, opts.stack, cfg.project, cfg.values);
-  settings.setMockOptions(monitor, cfg.project, opts.stack, false);
+/**
+ * Runs the program against the engine through the project's @pulumi/pulumi mock runtime
+ * (isDryRun when the engine previews). Returns what failed; empty when everything registered.
+ */
+async function runProgram(
+  sdk: PulumiSdk,
+  engine: Engine,
+  cfg: StackConfig,
+  opts: RunOptions,
+): Promise<{ failures: string[]; monitor: LocalMonitor }> {
+  const projectDir = path.resolve(opts.projectDir);
+  const { pulumi, settings, state: stateMod } = sdk;
+  const monitor = createLocalMonitor(sdk, engine, opts.stack, cfg.project, cfg.values);
+  settings.setMockOptions(monitor, cfg.project, opts.stack, engine.preview);
   const store = stateMod.getStore();
   store.supportsSecrets = true;
   store.supportsResourceReferences = false;
@@ -108,10 +130,29 @@ export async function up(opts: RunOptions): Promise<number> {
   process.off("unhandledRejection", onRejection);
 
   const failures = [...engine.errors.map((e) => `${e.urn}: ${e.error.message}`)];
-  if (programError && !engine.errors.some((e) => String((programError as Error)?.message ?? programError).includes(e.error.message))) {
-    failures.push(`program: ${programError instanceof Error ? (programError.stack ?? programError.message) : String(programError)}`);
+  if (programError && !engine.errors.some((e) => errorMessage(programError).includes(e.error.message))) {
+    failures.push(`program: ${errorText(programError)}`);
   }
-  for (const u of unexpected) failures.push(`program: ${u instanceof Error ? (u.stack ?? u.message) : String(u)}`);
+  for (const u of unexpected) failures.push(`program: ${errorText(u)}`);
+  // One error can surface both as the program's and as unhandled rejections: say it once.
+  return { failures: [...new Set(failures)], monitor };
+}
+
+export async function up(opts: RunOptions): Promise<number> {
+  const projectDir = path.resolve(opts.projectDir);
+  const cfg = prepareConfig(projectDir, opts);
+  process.chdir(projectDir);
+  lockStack(projectDir, opts.stack);
+  const sdk = loadPulumiSdk(projectDir);
+  const tsconfig = useProjectTsconfig(projectDir);
+
+  const state = loadState(projectDir, opts.stack, cfg.project);
+  const engine = new Engine(state, { projectDir });
+  say(`Updating stack ${opts.stack} (project ${cfg.project}, local apply harness)`);
+  noteProjectToolchain(sdk, tsconfig, say);
+  await engine.deletePendingFromEarlierRun();
+
+  const { failures, monitor } = await runProgram(sdk, engine, cfg, opts);
   if (failures.length > 0) {
     engine.persist();
     warn(`error: update failed; no resources were deleted.\n${failures.map((f) => `  - ${f}`).join("\n")}`);
@@ -135,6 +176,53 @@ export async function up(opts: RunOptions): Promise<number> {
   say(summary(engine.counts));
   const names = Object.keys(stackOutputs).sort();
   if (names.length) say(`Outputs:\n${names.map((k) => `    ${k}: ${brief(stackOutputs[k])}`).join("\n")}`);
+  return 0;
+}
+
+export interface PreviewOptions extends RunOptions {
+  /** Print the plan as one JSON document (PreviewPlan) instead of lines. */
+  json?: boolean;
+  /** Show secret input values instead of "[secret]". */
+  showSecrets?: boolean;
+}
+
+/**
+ * preview: the program runs with isDryRun, every step is decided exactly as up would decide
+ * it, and nothing is carried out: no handler runs, no Docker client is made, no state or lock
+ * file is written (an empty stack's state file does not come into being).
+ */
+export async function preview(opts: PreviewOptions): Promise<number> {
+  const projectDir = path.resolve(opts.projectDir);
+  const cfg = prepareConfig(projectDir, opts);
+  process.chdir(projectDir);
+  const sdk = loadPulumiSdk(projectDir);
+  const tsconfig = useProjectTsconfig(projectDir);
+
+  const state = loadState(projectDir, opts.stack, cfg.project);
+  const engine = new Engine(state, { projectDir, preview: true, persist: false });
+  // With --json, stdout holds the plan only.
+  const note = opts.json ? warn : say;
+  note(`Previewing update of stack ${opts.stack} (project ${cfg.project}, local apply harness)`);
+  noteProjectToolchain(sdk, tsconfig, note);
+
+  const { failures } = await runProgram(sdk, engine, cfg, opts);
+  if (failures.length === 0) {
+    try {
+      engine.planDeletes();
+    } catch (e) {
+      failures.push((e as Error).message);
+    }
+  }
+  if (failures.length > 0) {
+    warn(`error: preview failed; nothing was changed.\n${failures.map((f) => `  - ${f}`).join("\n")}`);
+    return 1;
+  }
+  if (opts.json) {
+    const plan = toPreviewPlan(opts.stack, engine.plan, opts.showSecrets === true);
+    process.stdout.write(JSON.stringify(plan, null, 2) + "\n");
+  } else {
+    say(renderPlanText(engine.plan));
+  }
   return 0;
 }
 

@@ -20,11 +20,50 @@ export interface PropSpec {
   map?: boolean;
   /** Any JSON value (e.g. command triggers). */
   any?: boolean;
+  /** The provider's schema marks the property secret: its value is kept secret in outputs. */
+  secret?: boolean;
 }
 
 export type Schema = Record<string, PropSpec>;
 
 export class NotImplementedError extends Error {}
+
+/**
+ * A value not known until the resource it comes from exists (only during a preview): the SDK's
+ * own wire sentinel (rpc.unknownValue), kept in place so diffs see it as a change.
+ */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export function isUnknown(v: unknown): boolean {
+  return v === UNKNOWN;
+}
+
+export function containsUnknown(v: unknown): boolean {
+  if (isUnknown(v)) return true;
+  if (Array.isArray(v)) return v.some(containsUnknown);
+  if (v !== null && typeof v === "object") return Object.values(v).some(containsUnknown);
+  return false;
+}
+
+/** Top-level input properties whose value is, or contains, an unknown. */
+export function unknownKeys(inputs: Record<string, unknown>): string[] {
+  return Object.keys(inputs).filter((k) => containsUnknown(inputs[k]));
+}
+
+/** The inputs without the properties that are (or contain) unknowns. */
+export function knownOnly(inputs: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(inputs).filter(([, v]) => !containsUnknown(v)));
+}
+
+/** Replaces every unknown (at any depth) with `placeholder`, for display. */
+export function showUnknowns(v: unknown, placeholder: unknown): unknown {
+  if (isUnknown(v)) return placeholder;
+  if (Array.isArray(v)) return v.map((x) => showUnknowns(x, placeholder));
+  if (v !== null && typeof v === "object") {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, showUnknowns(x, placeholder)]));
+  }
+  return v;
+}
 
 /** Refuses any input property (at any depth) the schema does not declare. */
 export function checkInputs(type: string, schema: Schema, inputs: Record<string, unknown>): void {
@@ -40,10 +79,12 @@ export function checkInputs(type: string, schema: Schema, inputs: Record<string,
         );
       }
       const v = obj[key];
-      if (v === undefined || v === null) continue;
+      // An unknown value is checked once it is known (as a provider's Check skips it).
+      if (v === undefined || v === null || isUnknown(v)) continue;
       if (spec.items) {
         if (!Array.isArray(v)) throw new Error(`${type}: input property '${path}' must be a list`);
         v.forEach((el, i) => {
+          if (isUnknown(el)) return;
           if (el === null || typeof el !== "object" || Array.isArray(el)) {
             throw new Error(`${type}: input property '${path}[${i}]' must be an object`);
           }
@@ -75,11 +116,12 @@ export function normalize(schema: Schema, inputs: Record<string, unknown>): Reco
 
 function normValue(spec: PropSpec, v: unknown): unknown {
   if (v === undefined || v === null) return spec.default;
+  if (isUnknown(v)) return v;
   if (spec.items && Array.isArray(v)) {
-    const list = v.map((el) => normalize(spec.items!, el as Record<string, unknown>));
+    const list = (v as unknown[]).map((el) => (isUnknown(el) ? el : normalize(spec.items!, el as Record<string, unknown>)));
     return spec.set ? sortByJson(list) : list;
   }
-  if (spec.object && typeof v === "object") return normalize(spec.object, v as Record<string, unknown>);
+  if (spec.object && typeof v === "object" && !Array.isArray(v)) return normalize(spec.object, v as Record<string, unknown>);
   if (spec.set && Array.isArray(v)) return sortByJson(v);
   return v;
 }
@@ -137,9 +179,10 @@ function nestedForceNew(spec: PropSpec, a: unknown, b: unknown): boolean {
   if (!sub) return false;
   const forceNewKeys = Object.entries(sub).filter(([, s]) => s.forceNew).map(([k]) => k);
   if (forceNewKeys.length === 0) return false;
-  const pick = (v: unknown) =>
-    (Array.isArray(v) ? v : v === undefined ? [] : [v]).map((el) =>
-      Object.fromEntries(forceNewKeys.map((k) => [k, (el as Record<string, unknown>)[k]])),
+  // An unknown element may hold any value in its ForceNew properties: it compares unequal.
+  const pick = (v: unknown): unknown[] =>
+    (Array.isArray(v) ? (v as unknown[]) : v === undefined ? [] : [v]).map((el) =>
+      isUnknown(el) ? el : Object.fromEntries(forceNewKeys.map((k) => [k, (el as Record<string, unknown>)[k]])),
     );
   return !deepEqual(pick(a), pick(b));
 }
@@ -153,7 +196,7 @@ export function applyIgnoreChanges(
   if (ignore.length === 0) return news;
   const out = JSON.parse(JSON.stringify(news)) as Record<string, unknown>;
   for (const path of ignore) {
-    if (path === "*") return JSON.parse(JSON.stringify(olds));
+    if (path === "*") return JSON.parse(JSON.stringify(olds)) as Record<string, unknown>;
     const parts = path.replace(/\[(\d+)\]/g, ".$1").split(".").filter(Boolean);
     const oldVal = getPath(olds, parts);
     setPath(out, parts, oldVal);

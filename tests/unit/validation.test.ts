@@ -1,5 +1,7 @@
+import { familiesFullyCovered } from "../../components/firewallRules";
 import {
-    cidrProblem, defaultRegistrySettings, isValidHostname, isValidIpAddress, RegistrySettings, validateRegistrySettings,
+    cidrProblem, defaultRegistrySettings, isValidHostname, isValidIpAddress, RegistrySettings, registrySettingsProblems,
+    sshTargetProblems, validateRegistrySettings,
 } from "../../components/validation";
 import { evaluateProgram } from "./support/program";
 
@@ -97,9 +99,8 @@ describe("bad stack config", () => {
 });
 
 describe("SSH sources that add up to everything", () => {
-    const { familiesFullyCovered, registrySettingsProblems: problemsOf, defaultRegistrySettings: defaults } = require("../../components") as typeof import("../../components");
-    const withSsh = (sshAllowedCidrs: string[]) => problemsOf({
-        ...defaults, hostnames: ["r.example.com"], users: ["admin"], firewallEnabled: true,
+    const withSsh = (sshAllowedCidrs: string[]) => registrySettingsProblems({
+        ...defaultRegistrySettings, hostnames: ["r.example.com"], users: ["admin"], firewallEnabled: true,
         registryAllowedCidrs: ["198.51.100.0/24"], sshAllowedCidrs,
     }, (f) => `private-registry:${f}`, false);
 
@@ -121,7 +122,7 @@ describe("SSH sources that add up to everything", () => {
 });
 
 describe("the SSH host key of the firewall's target", () => {
-    const { sshTargetProblems: check } = require("../../components") as typeof import("../../components");
+    const check = sshTargetProblems;
     const key = (f: string) => `private-registry:${f}`;
     const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL+2RPJBaQS6JUvZUfNinDDGSbfXMJ6csQInk6njsqoN";
 

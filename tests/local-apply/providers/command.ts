@@ -2,11 +2,14 @@
  * command:local:Command, following pulumi-command: `create` runs on create; a change of
  * `triggers` replaces (unless `update` is set); any other change runs `update` (or `create`
  * when there is no `update`); `delete` runs on delete. PULUMI_COMMAND_STDOUT/STDERR carry the
- * previous output into update and delete. command:remote:Command is refused (no SSH here).
+ * previous output into update and delete.
+ *
+ * command:remote:Command has its full schema (so preview plans it like the provider would) but
+ * refuses to run: there is no SSH target in this harness.
  */
 import { spawn } from "child_process";
 import type { OpContext, Props, ResourceHandler } from "../types";
-import { deepEqual, diffInputs } from "../schema";
+import { deepEqual, diffInputs, isUnknown } from "../schema";
 import type { Schema } from "../schema";
 
 const schema: Schema = {
@@ -68,7 +71,7 @@ export const localCommand: ResourceHandler = {
   schema,
   validate(inputs) {
     const interp = inputs.interpreter;
-    if (interp !== undefined && (!Array.isArray(interp) || interp.length === 0)) {
+    if (interp !== undefined && !isUnknown(interp) && (!Array.isArray(interp) || interp.length === 0)) {
       throw new Error("command:local:Command: interpreter must be a non-empty list");
     }
   },
@@ -92,7 +95,72 @@ export const localCommand: ResourceHandler = {
   },
 };
 
-/** Refused with a clear message: the harness has no SSH. */
-export const remoteCommandRefusal =
-  "command:remote:Command runs over SSH, which the local apply harness does not support " +
-  "(use a stack with an empty sshHost, so the product uses command:local:Command)";
+/**
+ * pulumi-command 1.2.1's schema (provider/cmd/pulumi-resource-command/schema.json):
+ * command:remote:Connection and ProxyConnection with their defaults (user root, port 22,
+ * dialErrorLimit 10, perDialTimeout 15); `connection` is secret as a whole, and password,
+ * privateKey and privateKeyPassword inside it. Only `triggers` replaces (replaceOnChanges);
+ * every other change is an update (the provider implements Update).
+ */
+const proxyConnectionSchema: Schema = {
+  host: {},
+  port: { default: 22 },
+  user: { default: "root" },
+  password: { secret: true },
+  privateKey: { secret: true },
+  privateKeyPassword: { secret: true },
+  agentSocketPath: {},
+  dialErrorLimit: { default: 10 },
+  perDialTimeout: { default: 15 },
+  hostKey: {},
+};
+
+export const remoteCommandSchema: Schema = {
+  connection: { secret: true, object: { ...proxyConnectionSchema, proxy: { object: proxyConnectionSchema } } },
+  create: {},
+  update: {},
+  delete: {},
+  environment: { map: true },
+  triggers: { forceNew: true, any: true },
+  stdin: {},
+  addPreviousOutputInEnv: { default: true },
+  logging: {},
+};
+
+const LOGGING = ["stdout", "stderr", "stdoutAndStderr", "none"];
+
+function noSshTarget(what: string): Promise<never> {
+  return Promise.reject(
+    new Error(
+      `command:remote:Command: cannot ${what}: no SSH target in this harness ` +
+        `(it never connects to remote hosts; use preview for a stack with sshHost set, or a stack with an empty sshHost for up)`,
+    ),
+  );
+}
+
+export const remoteCommand: ResourceHandler = {
+  type: "command:remote:Command",
+  schema: remoteCommandSchema,
+  validate(inputs) {
+    const conn = inputs.connection as Props | undefined;
+    if (conn === undefined || conn === null) throw new Error("command:remote:Command: missing required property 'connection'");
+    if (!isUnknown(conn) && (conn.host === undefined || conn.host === "")) {
+      throw new Error("command:remote:Command: missing required property 'connection.host'");
+    }
+    const proxy = isUnknown(conn) ? undefined : (conn.proxy as Props | undefined);
+    if (proxy && !isUnknown(proxy) && (proxy.host === undefined || proxy.host === "")) {
+      throw new Error("command:remote:Command: missing required property 'connection.proxy.host'");
+    }
+    const logging = inputs.logging;
+    if (logging !== undefined && !isUnknown(logging) && !LOGGING.includes(logging as string)) {
+      throw new Error(`command:remote:Command: logging must be one of ${LOGGING.join(", ")}, got ${JSON.stringify(logging)}`);
+    }
+  },
+  create: () => noSshTarget("run its create command"),
+  update: () => noSshTarget("run its update command"),
+  delete: () => noSshTarget("run its delete command"),
+};
+
+/** The other remote resources are refused by name: they copy files over SSH. */
+export const remoteCopyRefusal =
+  "runs over SSH, which the local apply harness does not support (no SSH target in this harness)";

@@ -4,10 +4,12 @@
  * container, uploads files (a tar PUT to "/" before start), starts it, waits for health,
  * attaches; what update can change in place; how delete stops and removes.
  */
+import * as fs from "fs";
 import type Docker from "dockerode";
 import type { OpContext, Props, ResourceHandler } from "../types";
 import { PartialCreateError } from "../types";
 import type { Schema } from "../schema";
+import { isUnknown } from "../schema";
 import { dockerMessage, inspectLocalImage, labelsToMap, needDocker, parseGoDuration, sleep, statusOf } from "./docker-common";
 import { resolveId, singleFileTar } from "./docker-tar";
 
@@ -139,17 +141,23 @@ type Upload = {
   group?: string;
 };
 
+/** Elements of a list input that are known (a preview may leave a list or an element unknown). */
+function knownElements<T>(v: unknown): T[] {
+  return Array.isArray(v) ? (v.filter((el) => !isUnknown(el)) as T[]) : [];
+}
+
 function validate(inputs: Props): void {
-  for (const u of (inputs.uploads as Upload[] | undefined) ?? []) {
+  // An unknown content counts as set, as the provider's ExactlyOneOf counts it.
+  for (const u of knownElements<Upload>(inputs.uploads)) {
     const set = [u.content, u.contentBase64, u.source].filter((v) => v !== undefined && v !== "").length;
     if (set === 0) throw new Error("error with upload content: one of 'content', 'content_base64', or 'source' must be set");
     if (set > 1) throw new Error("error with upload content: only one of 'content', 'content_base64', or 'source' can be set");
   }
-  for (const v of (inputs.volumes as Props[] | undefined) ?? []) {
+  for (const v of knownElements<Props>(inputs.volumes)) {
     if (!v.fromContainer && !v.containerPath) throw new Error("Unable to parse volumes: volume entry without container path or source container");
     if (v.fromContainer && v.containerPath) throw new Error("Unable to parse volumes: both a container and a path specified in a volume entry");
   }
-  for (const c of (inputs.command as string[] | undefined) ?? []) {
+  for (const c of knownElements<string>(inputs.command)) {
     if (c === "") throw new Error("values for command may not be empty");
   }
 }
@@ -179,7 +187,7 @@ function buildCreateOptions(inputs: Props, imageId: string): Docker.ContainerCre
     exposed[key] = {};
     (bindings[key] ??= []).push({
       HostIp: (p.ip as string | undefined) ?? "0.0.0.0",
-      HostPort: p.external !== undefined ? String(p.external) : "",
+      HostPort: p.external !== undefined ? `${p.external as number}` : "",
     });
   }
   if (Object.keys(exposed).length) config.ExposedPorts = exposed;
@@ -269,15 +277,14 @@ function buildCreateOptions(inputs: Props, imageId: string): Docker.ContainerCre
   if (inputs.ipcMode) host.IpcMode = inputs.ipcMode;
   if (inputs.sysctls) host.Sysctls = inputs.sysctls;
   if (inputs.groupAdds) host.GroupAdd = inputs.groupAdds;
-  config.HostConfig = host as Docker.HostConfig;
+  config.HostConfig = host;
   return config;
 }
 
 function uploadContent(u: Upload): Buffer {
   if (u.content) return Buffer.from(u.content, "utf8");
   if (u.contentBase64) return Buffer.from(u.contentBase64, "base64");
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require("fs").readFileSync(u.source as string) as Buffer;
+  return fs.readFileSync(u.source as string);
 }
 
 function demuxLogs(buf: Buffer): string {
@@ -293,7 +300,7 @@ function demuxLogs(buf: Buffer): string {
 }
 
 async function containerLogs(c: Docker.Container, tty: boolean, tail?: number): Promise<string> {
-  const raw = (await c.logs({ stdout: true, stderr: true, follow: false, tail })) as unknown as Buffer;
+  const raw = await c.logs({ stdout: true, stderr: true, follow: false, tail });
   return tty ? raw.toString("utf8") : demuxLogs(raw);
 }
 
@@ -484,7 +491,7 @@ export const container: ResourceHandler = {
   },
 
   async delete(_ctx, id, inputs) {
-    const docker = (_ctx.docker ?? needDocker(_ctx)) as Docker;
+    const docker = _ctx.docker ?? needDocker(_ctx);
     const c = docker.getContainer(id);
     if (inputs.attach !== true) {
       const t = (inputs.destroyGraceSeconds as number | undefined) ?? 0;

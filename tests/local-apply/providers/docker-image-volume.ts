@@ -37,17 +37,18 @@ export const remoteImage: ResourceHandler = {
       outputs: { ...inputs, imageId: info.Id, repoDigest },
     };
   },
-  async update(_ctx, _id, _olds, news, oldOutputs) {
-    return { ...oldOutputs, ...news };
+  update(_ctx, _id, _olds, news, oldOutputs) {
+    return Promise.resolve({ ...oldOutputs, ...news });
   },
-  async delete(ctx, _id, inputs) {
-    if (inputs.keepLocally === true) return;
+  delete(ctx, _id, inputs) {
+    if (inputs.keepLocally === true) return Promise.resolve();
     // The real provider removes the image here. Nothing can be pulled back on this machine,
     // so the harness keeps it and says so.
     ctx.log(
       `note: keepLocally is not true, so the real provider would remove image ${String(inputs.name)} now; ` +
         `the local apply harness keeps it (it cannot be pulled back here)`,
     );
+    return Promise.resolve();
   },
 };
 
@@ -64,12 +65,12 @@ export const volume: ResourceHandler = {
     let vol: Docker.VolumeInspectInfo;
     try {
       // dockerode resolves createVolume with a Volume handle; inspect it for the daemon's view.
-      const handle = (await docker.createVolume({
+      const handle = await docker.createVolume({
         Name: (inputs.name as string | undefined) ?? "",
         Driver: (inputs.driver as string | undefined) ?? "local",
         DriverOpts: (inputs.driverOpts as Record<string, string> | undefined) ?? {},
         Labels: labelsToMap(inputs.labels) ?? {},
-      })) as unknown as Docker.Volume;
+      });
       vol = await handle.inspect();
     } catch (e) {
       throw new Error(`Unable to create volume: ${dockerMessage(e)}`);

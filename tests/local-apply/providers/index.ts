@@ -1,7 +1,7 @@
 /** The resource types the harness implements; anything else is refused by name. */
 import { NotImplementedError } from "../schema";
 import type { ResourceHandler } from "../types";
-import { localCommand, remoteCommandRefusal } from "./command";
+import { localCommand, remoteCommand, remoteCopyRefusal } from "./command";
 import { container } from "./docker-container";
 import { remoteImage, volume } from "./docker-image-volume";
 import { providerHandlers } from "./pulumi-providers";
@@ -23,14 +23,14 @@ for (const h of [
   randomBytes,
   randomId,
   localCommand,
+  remoteCommand,
 ]) {
   handlers.set(h.type, h);
 }
 
 const refusals: Record<string, string> = {
-  "command:remote:Command": remoteCommandRefusal,
-  "command:remote:CopyToRemote": remoteCommandRefusal,
-  "command:remote:CopyFile": remoteCommandRefusal,
+  "command:remote:CopyToRemote": `command:remote:CopyToRemote ${remoteCopyRefusal}`,
+  "command:remote:CopyFile": `command:remote:CopyFile ${remoteCopyRefusal}`,
 };
 
 export function handlerFor(type: string): ResourceHandler {

@@ -73,14 +73,14 @@ function withDefaults(inputs: Props): Props {
 export const randomPassword: ResourceHandler = {
   type: "random:index/randomPassword:RandomPassword",
   schema: stringSchema,
-  async create(_ctx, inputs) {
+  create(_ctx, inputs) {
     const result = randomString(inputs);
     const salt = bcrypt.genSaltSync(10).replace(/^\$2b\$/, "$2a$");
-    return {
+    return Promise.resolve({
       id: "none",
       outputs: { ...withDefaults(inputs), result, bcryptHash: bcrypt.hashSync(result, salt) },
       secretOutputs: ["result", "bcryptHash"],
-    };
+    });
   },
   async delete() {},
 };
@@ -88,9 +88,9 @@ export const randomPassword: ResourceHandler = {
 export const randomStringHandler: ResourceHandler = {
   type: "random:index/randomString:RandomString",
   schema: stringSchema,
-  async create(_ctx, inputs) {
+  create(_ctx, inputs) {
     const result = randomString(inputs);
-    return { id: result, outputs: { ...withDefaults(inputs), result } };
+    return Promise.resolve({ id: result, outputs: { ...withDefaults(inputs), result } });
   },
   async delete() {},
 };
@@ -98,15 +98,15 @@ export const randomStringHandler: ResourceHandler = {
 export const randomBytes: ResourceHandler = {
   type: "random:index/randomBytes:RandomBytes",
   schema: { length: F, keepers: { forceNew: true, map: true } },
-  async create(_ctx, inputs) {
+  create(_ctx, inputs) {
     const n = Number(inputs.length);
     if (!Number.isInteger(n) || n < 1) throw new Error(`length must be at least 1, got ${String(inputs.length)}`);
     const b = crypto.randomBytes(n);
-    return {
+    return Promise.resolve({
       id: b.toString("base64"),
       outputs: { ...inputs, base64: b.toString("base64"), hex: b.toString("hex") },
       secretOutputs: ["base64", "hex"],
-    };
+    });
   },
   async delete() {},
 };
@@ -114,13 +114,13 @@ export const randomBytes: ResourceHandler = {
 export const randomId: ResourceHandler = {
   type: "random:index/randomId:RandomId",
   schema: { byteLength: F, prefix: F, keepers: { forceNew: true, map: true } },
-  async create(_ctx, inputs) {
+  create(_ctx, inputs) {
     const n = Number(inputs.byteLength);
     if (!Number.isInteger(n) || n < 1) throw new Error(`byteLength must be at least 1, got ${String(inputs.byteLength)}`);
     const b = crypto.randomBytes(n);
     const prefix = (inputs.prefix as string | undefined) ?? "";
     const b64Url = b.toString("base64url");
-    return {
+    return Promise.resolve({
       id: b64Url,
       outputs: {
         ...inputs,
@@ -129,7 +129,7 @@ export const randomId: ResourceHandler = {
         hex: prefix + b.toString("hex"),
         dec: prefix + BigInt(`0x${b.toString("hex")}`).toString(10),
       },
-    };
+    });
   },
   async delete() {},
 };

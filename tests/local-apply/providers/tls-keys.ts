@@ -187,7 +187,7 @@ export async function signingKey(pem: string): Promise<{
       throw new Error("signing with an ECDSA P224 key is not implemented by the local apply harness (WebCrypto has no P-224)");
     }
     importAlg = { name: "ECDSA", namedCurve: c.webcrypto };
-    signingAlgorithm = { name: "ECDSA", hash: c.hash } as EcdsaParams;
+    signingAlgorithm = { name: "ECDSA", hash: c.hash };
   } else {
     importAlg = { name: "Ed25519" };
     signingAlgorithm = { name: "Ed25519" };

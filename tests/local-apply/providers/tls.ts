@@ -7,9 +7,11 @@
  */
 import "reflect-metadata";
 import * as crypto from "crypto";
+import * as net from "net";
 import * as x509 from "@peculiar/x509";
 import type { OpContext, Props, ResourceHandler, ResourceRecord } from "../types";
 import type { Schema } from "../schema";
+import { isUnknown } from "../schema";
 import { generateKey, keyAlgorithmOf, keyOutputs, signingKey } from "./tls-keys";
 
 x509.cryptoProvider.set(crypto.webcrypto as unknown as Crypto);
@@ -56,7 +58,9 @@ const EXT_KEY_USAGES: Record<string, string> = {
 };
 
 function checkAllowedUses(type: string, uses: unknown): void {
-  for (const u of (uses as string[] | undefined) ?? []) {
+  if (uses === undefined || isUnknown(uses)) return;
+  for (const u of uses as string[]) {
+    if (isUnknown(u)) continue;
     if (!(u in KEY_USAGES) && !(u in EXT_KEY_USAGES)) {
       throw new Error(`${type}: allowedUses: unknown usage '${u}' (known: ${[...Object.keys(KEY_USAGES), ...Object.keys(EXT_KEY_USAGES)].join(", ")})`);
     }
@@ -87,7 +91,7 @@ function sanEntries(dnsNames: unknown, ipAddresses: unknown, uris: unknown): x50
   const out: x509.JsonGeneralName[] = [];
   for (const d of (dnsNames as string[] | undefined) ?? []) out.push({ type: "dns", value: d });
   for (const ip of (ipAddresses as string[] | undefined) ?? []) {
-    if (!require("net").isIP(ip)) throw new Error(`Invalid IP address: Failed to parse "${ip}"`);
+    if (!net.isIP(ip)) throw new Error(`Invalid IP address: Failed to parse "${ip}"`);
     out.push({ type: "ip", value: ip });
   }
   for (const u of (uris as string[] | undefined) ?? []) out.push({ type: "url", value: u });
@@ -197,14 +201,14 @@ const certCommon: Schema = {
   allowedUses: F,
 };
 
-async function updateRenewal(_ctx: OpContext, _id: string, _olds: Props, news: Props, oldOutputs: Props): Promise<Props> {
-  return { ...oldOutputs, ...news, readyForRenewal: false };
+function updateRenewal(_ctx: OpContext, _id: string, _olds: Props, news: Props, oldOutputs: Props): Promise<Props> {
+  return Promise.resolve({ ...oldOutputs, ...news, readyForRenewal: false });
 }
 
 export const privateKey: ResourceHandler = {
   type: "tls:index/privateKey:PrivateKey",
   schema: { algorithm: F, rsaBits: { forceNew: true, default: 2048 }, ecdsaCurve: { forceNew: true, default: "P224" } },
-  async create(_ctx, inputs) {
+  create(_ctx, inputs) {
     const key = generateKey(
       inputs.algorithm as string,
       (inputs.rsaBits as number | undefined) ?? 2048,
@@ -212,11 +216,11 @@ export const privateKey: ResourceHandler = {
     );
     const outs = keyOutputs(key);
     const id = crypto.createHash("sha1").update(outs.publicKeyPem).digest("hex");
-    return {
+    return Promise.resolve({
       id,
       outputs: { ...inputs, ...outs },
       secretOutputs: ["privateKeyPem", "privateKeyPemPkcs8", "privateKeyOpenssh"],
-    };
+    });
   },
   async delete() {},
 };

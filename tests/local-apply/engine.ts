@@ -55,18 +55,8 @@ export interface Decision {
 }
 
 /** One step of a preview's plan. Inputs hold UNKNOWN where a value is not known yet. */
-export interface PlannedStep {
+export interface PlannedStep extends Omit<Goal, "propertyDependencies"> {
   op: Step | "delete";
-  urn: string;
-  type: string;
-  name: string;
-  custom: boolean;
-  parent?: string;
-  provider?: string;
-  inputs: Props;
-  secretInputs: string[];
-  options: ResourceOptions;
-  dependencies: string[];
   changed?: string[];
   replaceReasons?: string[];
   /** Why a delete happens, or why an update has no changed property. */

@@ -72,7 +72,7 @@ export function registryPolicies(stackName: () => string): (ResourceValidationPo
         },
         {
             name: "registry-debug-port-not-public",
-            description: "The registry's debug/metrics port (5001 in the container) is published on loopback at most.",
+            description: "The registry's debug/metrics port (5001 in the container) is published on a loopback or private address at most.",
             enforcementLevel: "mandatory",
             validateResource: validateWithin(resourceTypes.container, componentTypes.server, (args) => checkDebugPortNotPublic(args.props)),
         },

@@ -151,23 +151,37 @@ export function checkDataVolumeProtected(opts: { protect?: boolean }, stack: str
         + "Set PrivateRegistryArgs.protectData to true (config key `protectData`, the default).";
 }
 
-/** Loopback addresses only: 127.0.0.0/8 and ::1 (also as IPv4-mapped or in brackets). */
-export function isLoopbackAddress(address: string): boolean {
+/** The address's ipaddr.js range ("loopback", "private", "unicast", …), or undefined if it isn't one. */
+function addressRange(address: string): string | undefined {
     const text = address.trim().replace(/^\[(.*)\]$/, "$1");
-    if (!ipaddr.IPv4.isValidFourPartDecimal(text) && !(text.includes(":") && ipaddr.IPv6.isValid(text))) return false;
-    return ipaddr.process(text).range() === "loopback";
+    if (!ipaddr.IPv4.isValidFourPartDecimal(text) && !(text.includes(":") && ipaddr.IPv6.isValid(text))) return undefined;
+    return ipaddr.process(text).range();
 }
 
-/** Policy 6: a container under a RegistryServer publishes the debug/metrics port on loopback at most. */
+/** Loopback addresses only: 127.0.0.0/8 and ::1 (also as IPv4-mapped or in brackets). */
+export function isLoopbackAddress(address: string): boolean {
+    return addressRange(address) === "loopback";
+}
+
+/**
+ * Addresses a monitoring network may use and the internet cannot reach: loopback, RFC 1918,
+ * carrier-grade NAT (100.64.0.0/10) and IPv6 unique local (fc00::/7); the components' own
+ * validation of `metricsBindAddress` accepts the same ranges.
+ */
+export function isMonitoringAddress(address: string): boolean {
+    return ["loopback", "private", "carrierGradeNat", "uniqueLocal"].includes(addressRange(address) ?? "");
+}
+
+/** Policy 6: a container under a RegistryServer publishes the debug/metrics port on a loopback or private address at most. */
 export function checkDebugPortNotPublic(props: Props): string | undefined {
     if (!Array.isArray(props.ports)) return undefined;
     for (const port of props.ports) {
         if (!isRecord(port) || Number(port.internal) !== registryDebugPort) continue;
         // Without an ip the provider publishes on 0.0.0.0.
         const ip = port.ip === undefined || port.ip === "" ? "0.0.0.0" : typeof port.ip === "string" ? port.ip : JSON.stringify(port.ip);
-        if (isLoopbackAddress(ip)) continue;
-        return `The registry container publishes its debug port ${registryDebugPort} (health and Prometheus metrics, unauthenticated) on ${ip}. `
-            + `Remove that ports entry, or bind it to loopback with ip: "127.0.0.1".`;
+        if (isMonitoringAddress(ip)) continue;
+        return `The registry container publishes its debug port ${registryDebugPort} (health and Prometheus metrics, unauthenticated) on ${ip}, a public or wildcard address. `
+            + `Remove that ports entry, or bind it to a loopback or private monitoring address (config key \`metricsBindAddress\`, e.g. 10.0.0.5).`;
     }
     return undefined;
 }

@@ -92,6 +92,9 @@ describe("policy checks on their own", () => {
         const debug = (ip?: string) => ({ ports: [{ internal: 5000, external: 5000, ip: "0.0.0.0" }, { internal: registryDebugPort, external: 15001, ...(ip === undefined ? {} : { ip }) }] });
         expect(checkDebugPortNotPublic(debug("127.0.0.1"))).toBeUndefined();
         expect(checkDebugPortNotPublic(debug("::1"))).toBeUndefined();
+        // A monitoring network's address (metricsBindAddress) is fine; the internet's is not.
+        for (const ip of ["10.20.0.5", "192.168.1.9", "172.16.0.1", "100.64.1.1", "fd00::5"]) expect({ ip, problem: checkDebugPortNotPublic(debug(ip)) }).toEqual({ ip, problem: undefined });
+        expect(checkDebugPortNotPublic(debug("::"))).toMatch(/public or wildcard address/);
         expect(checkDebugPortNotPublic(debug("0.0.0.0"))).toMatch(/debug port 5001.*on 0\.0\.0\.0/);
         expect(checkDebugPortNotPublic(debug("203.0.113.10"))).toMatch(/on 203\.0\.113\.10/);
         expect(checkDebugPortNotPublic(debug())).toMatch(/on 0\.0\.0\.0/);

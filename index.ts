@@ -1,7 +1,11 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import {
-    configDeclarations, defaultStackConfig, PrivateRegistry, RegistryConfigError, registrySettingsProblems, StackConfig, sshTargetProblems,
+    clientTrustConfigProblems, configDeclarations, defaultStackConfig, PrivateRegistry, RegistryClientTrust, RegistryConfigError, registryEndpoints,
+    registrySettingsProblems, StackConfig, sshTargetProblems,
+} from "private-registry";
+import {
+    notificationStackConfigProblems, parseNotificationHeaders, pullThroughCacheStackConfigProblems, stackNotificationEndpoints, stackPullThroughCache,
 } from "private-registry";
 
 const config = new pulumi.Config();
@@ -19,12 +23,22 @@ function readStackConfig(): StackConfig {
     return Object.fromEntries(Object.entries(configDeclarations).map(([k, d]) => [k, read[d.type](k) ?? defaults[k]])) as unknown as StackConfig;
 }
 
-const { dockerHost, protectData, sshHost, sshUser, sshHostKey, ...settings } = readStackConfig();
+const { dockerHost, protectData, sshHost, sshUser, sshHostKey, clientTrustLocal, clientTrustContainerd,
+    notificationUrl, notificationTimeout, notificationThreshold, notificationBackoff, notificationIgnoredMediaTypes, notificationIgnoredActions,
+    proxyRemoteUrl, proxyUsername, proxyCaCertPem, ...settings } = readStackConfig();
+const notificationConfig = { notificationUrl, notificationTimeout, notificationThreshold, notificationBackoff, notificationIgnoredMediaTypes, notificationIgnoredActions };
+const cacheConfig = { proxyRemoteUrl, proxyUsername, proxyCaCertPem };
+// Secret keys, read as text only to check them; what goes on to the registry is marked secret.
+const notificationHeadersText = config.get("notificationHeaders");
+const proxyPassword = config.get("proxyPassword");
 
 // All checks run before the first resource is declared, so bad config creates nothing, even in preview.
 const problems = [
     ...registrySettingsProblems(settings, key, pulumi.getStack() === "prod"),
     ...(settings.firewallEnabled ? sshTargetProblems(sshHost, sshUser, key, sshHostKey, pulumi.getStack() === "prod") : []),
+    ...clientTrustConfigProblems(clientTrustLocal, clientTrustContainerd, key),
+    ...notificationStackConfigProblems(notificationConfig, notificationHeadersText, key),
+    ...pullThroughCacheStackConfigProblems(cacheConfig, proxyPassword, { ...settings, notificationEndpoints: stackNotificationEndpoints(notificationConfig) }, key),
 ];
 if (!/^(unix|ssh|tcp):\/\/\S+$/.test(dockerHost)) {
     problems.push(`${key("dockerHost")}: "${dockerHost}" is not a Docker host URL. Fix: pulumi config set ${key("dockerHost")} unix:///var/run/docker.sock (or ssh://user@host)`);
@@ -39,6 +53,8 @@ const sshPrivateKey = config.getSecret("sshPrivateKey");
 const registry = new PrivateRegistry("registry", {
     ...settings,
     protectData,
+    notificationEndpoints: stackNotificationEndpoints(notificationConfig, notificationHeadersText === undefined ? undefined : pulumi.secret(parseNotificationHeaders(notificationHeadersText)!)),
+    pullThroughCache: stackPullThroughCache(cacheConfig, proxyPassword === undefined ? undefined : pulumi.secret(proxyPassword)),
     firewallConnection: settings.firewallEnabled && sshHost !== ""
         ? {
             host: sshHost,
@@ -51,6 +67,14 @@ const registry = new PrivateRegistry("registry", {
         : undefined,
 }, { providers: [dockerProvider] });
 
+if (clientTrustLocal) {
+    new RegistryClientTrust("client-trust", {
+        endpoints: registryEndpoints(settings.hostnames, settings.ipAddresses, settings.port),
+        caCertPem: registry.caCertPem,
+        clients: [{ containerd: clientTrustContainerd }],
+    });
+}
+
 const firstUser = settings.users[0];
 
 export const endpoint = registry.endpoint;
@@ -59,3 +83,5 @@ export const credentials = registry.credentials;
 export const loginCommand = pulumi.interpolate`pulumi stack output --show-secrets credentials | jq -r '.["${firstUser}"]' | docker login ${registry.endpoint} --username ${firstUser} --password-stdin`;
 export const dataVolume = registry.dataVolume;
 export const containerName = registry.containerName;
+export const metricsEndpoint = registry.metricsEndpoint;
+export const prometheusScrapeConfig = registry.prometheusScrapeConfig;

@@ -26,6 +26,8 @@ export interface StackConfig {
     certEarlyRenewalDays: number;
     /** Validity of the CA certificate, in days. A new CA means every client must install the new ca.crt. */
     caValidityDays: number;
+    /** Generation of the private CA. Raise it by one to rotate the CA (a new key and certificate, and a server certificate signed by them); every client must then trust the new ca.crt. */
+    caGeneration: number;
     /** Protect the data volume and retain it on delete, so no destroy or replacement loses images. */
     protectData: boolean;
     /** Name of the registry container. */
@@ -44,6 +46,10 @@ export interface StackConfig {
     logLevel: string;
     /** GOGC of the registry process (25-10000). The heap is also held under three quarters of memoryLimitMb (GOMEMLIMIT), whatever this is. */
     goGcPercent: number;
+    /** Host address the registry's debug server (Prometheus metrics, health, Go profiling; no authentication) is published on, for monitoring; a loopback or private address, never a wildcard. Empty keeps it inside the container. */
+    metricsBindAddress: string;
+    /** Host port the metrics are published on when metricsBindAddress is set; the firewall keeps it closed on the public interface. */
+    metricsPort: number;
     /** Install host firewall rules that leave only the registry port and SSH open. */
     firewallEnabled: boolean;
     /** The host's public network interface the firewall rules apply to. */
@@ -60,6 +66,28 @@ export interface StackConfig {
     sshUser: string;
     /** Public host key of sshHost as known_hosts shows it (e.g. ssh-ed25519 AAAA...); the firewall commands refuse any other host. Required with sshHost on the prod stack. */
     sshHostKey: string;
+    /** Make the machine running Pulumi trust the registry's CA, as Docker's /etc/docker/certs.d/<host>:<port>/ca.crt for every hostname and IP address; destroy removes it. */
+    clientTrustLocal: boolean;
+    /** With clientTrustLocal, also write containerd's hosts.toml and ca.crt under /etc/containerd/certs.d/<host>:<port>/. */
+    clientTrustContainerd: boolean;
+    /** URL (https, or http inside a trusted network) the registry POSTs an event to on every push, pull and delete, e.g. a scanner's adapter; empty sends none. Header values go in the secret key notificationHeaders. */
+    notificationUrl: string;
+    /** How long the registry waits for the notification endpoint to answer, a Go duration. */
+    notificationTimeout: string;
+    /** Failed deliveries in a row after which the registry backs off from the notification endpoint. */
+    notificationThreshold: number;
+    /** How long the registry waits before delivering to the notification endpoint again after the threshold, a Go duration. */
+    notificationBackoff: string;
+    /** Media types whose events are not sent, e.g. application/octet-stream for layer blobs. */
+    notificationIgnoredMediaTypes: string[];
+    /** Actions whose events are not sent (pull, push, delete). */
+    notificationIgnoredActions: string[];
+    /** Run the registry as a pull-through cache of this upstream registry (https), e.g. https://registry-1.docker.io; empty runs a normal registry. A cache refuses pushes. The upstream password goes in the secret key proxyPassword. */
+    proxyRemoteUrl: string;
+    /** User the pull-through cache logs in to the upstream as; empty pulls anonymously. */
+    proxyUsername: string;
+    /** PEM of the CA that signed the upstream's certificate, when it is not a public one; the cache trusts it besides the system CAs. */
+    proxyCaCertPem: string;
 }
 
 /** How Pulumi.yaml declares one config key. */
@@ -86,6 +114,7 @@ export const configDeclarations: { readonly [K in keyof StackConfig]: ConfigDecl
     certValidityDays: { type: "integer", default: 365, description: "Validity of the server certificate, in days." },
     certEarlyRenewalDays: { type: "integer", default: 30, description: "Renew the server certificate this many days before it expires (on the next pulumi up)." },
     caValidityDays: { type: "integer", default: 3650, description: "Validity of the CA certificate, in days. A new CA means every client must install the new ca.crt." },
+    caGeneration: { type: "integer", default: 1, description: "Generation of the private CA. Raise it by one to rotate the CA (a new key and certificate, and a server certificate signed by them); every client must then trust the new ca.crt." },
     protectData: { type: "boolean", default: true, description: "Protect the data volume and retain it on delete, so no destroy or replacement loses images." },
     containerName: { type: "string", default: "registry", description: "Name of the registry container." },
     dataVolumeName: { type: "string", default: "registry-data", description: "Name of the docker volume that holds the images." },
@@ -95,6 +124,8 @@ export const configDeclarations: { readonly [K in keyof StackConfig]: ConfigDecl
     http2: { type: "boolean", default: true, description: "Serve HTTP/2 to clients that offer it." },
     logLevel: { type: "string", default: "warn", description: "Registry log level (error, warn, info, debug). At warn the log keeps one access-log line per request, failed logins and errors; info adds two lines per authorized request." },
     goGcPercent: { type: "integer", default: 400, description: "GOGC of the registry process (25-10000). The heap is also held under three quarters of memoryLimitMb (GOMEMLIMIT), whatever this is." },
+    metricsBindAddress: { type: "string", default: "", description: "Host address the registry's debug server (Prometheus metrics, health, Go profiling; no authentication) is published on, for monitoring; a loopback or private address, never a wildcard. Empty keeps it inside the container." },
+    metricsPort: { type: "integer", default: 5001, description: "Host port the metrics are published on when metricsBindAddress is set; the firewall keeps it closed on the public interface." },
     firewallEnabled: { type: "boolean", default: false, description: "Install host firewall rules that leave only the registry port and SSH open." },
     publicInterface: { type: "string", default: "eth0", description: "The host's public network interface the firewall rules apply to." },
     registryAllowedCidrs: { type: "array", default: [], description: "Source CIDRs allowed to reach the registry port through the firewall (required when it is on)." },
@@ -103,4 +134,15 @@ export const configDeclarations: { readonly [K in keyof StackConfig]: ConfigDecl
     sshHost: { type: "string", default: "", description: "Host the firewall commands run on over SSH; empty runs them on the local machine." },
     sshUser: { type: "string", default: "root", description: "SSH user for the firewall commands (needs root or passwordless sudo)." },
     sshHostKey: { type: "string", default: "", description: "Public host key of sshHost as known_hosts shows it (e.g. ssh-ed25519 AAAA...); the firewall commands refuse any other host. Required with sshHost on the prod stack." },
+    clientTrustLocal: { type: "boolean", default: false, description: "Make the machine running Pulumi trust the registry's CA, as Docker's /etc/docker/certs.d/<host>:<port>/ca.crt for every hostname and IP address; destroy removes it." },
+    clientTrustContainerd: { type: "boolean", default: false, description: "With clientTrustLocal, also write containerd's hosts.toml and ca.crt under /etc/containerd/certs.d/<host>:<port>/." },
+    notificationUrl: { type: "string", default: "", description: "URL (https, or http inside a trusted network) the registry POSTs an event to on every push, pull and delete, e.g. a scanner's adapter; empty sends none. Header values go in the secret key notificationHeaders." },
+    notificationTimeout: { type: "string", default: "5s", description: "How long the registry waits for the notification endpoint to answer, a Go duration." },
+    notificationThreshold: { type: "integer", default: 5, description: "Failed deliveries in a row after which the registry backs off from the notification endpoint." },
+    notificationBackoff: { type: "string", default: "10s", description: "How long the registry waits before delivering to the notification endpoint again after the threshold, a Go duration." },
+    notificationIgnoredMediaTypes: { type: "array", default: [], description: "Media types whose events are not sent, e.g. application/octet-stream for layer blobs." },
+    notificationIgnoredActions: { type: "array", default: [], description: "Actions whose events are not sent (pull, push, delete)." },
+    proxyRemoteUrl: { type: "string", default: "", description: "Run the registry as a pull-through cache of this upstream registry (https), e.g. https://registry-1.docker.io; empty runs a normal registry. A cache refuses pushes. The upstream password goes in the secret key proxyPassword." },
+    proxyUsername: { type: "string", default: "", description: "User the pull-through cache logs in to the upstream as; empty pulls anonymously." },
+    proxyCaCertPem: { type: "string", default: "", description: "PEM of the CA that signed the upstream's certificate, when it is not a public one; the cache trusts it besides the system CAs." },
 };

@@ -35,6 +35,8 @@ export interface RegistryFirewallArgs {
     readonly sshPort?: pulumi.Input<number>;
     /** IPv4/IPv6 CIDRs allowed to reach SSH; with none SSH is closed on the public interface. Default: []. */
     readonly sshAllowedCidrs?: pulumi.Input<pulumi.Input<string>[]>;
+    /** TCP port the registry's metrics are published on; dropped on the public interface from every source. Unset: no rule of its own (the final drop closes it all the same). */
+    readonly metricsPort?: pulumi.Input<number>;
     /**
      * SSH connection to the host to firewall; the commands run as root there (directly or through
      * passwordless sudo). Defaults to none: the commands run on the machine running Pulumi.
@@ -58,13 +60,14 @@ export class RegistryFirewall extends pulumi.ComponentResource {
         super("private-registry:index:RegistryFirewall", name, {}, opts);
 
         const rules = pulumi
-            .all([args.publicInterface, args.registryPort, args.registryAllowedCidrs, args.sshPort, args.sshAllowedCidrs])
-            .apply(([publicInterface, registryPort, registryAllowedCidrs, sshPort, sshAllowedCidrs]) => ({
+            .all([args.publicInterface, args.registryPort, args.registryAllowedCidrs, args.sshPort, args.sshAllowedCidrs, args.metricsPort])
+            .apply(([publicInterface, registryPort, registryAllowedCidrs, sshPort, sshAllowedCidrs, metricsPort]) => ({
                 publicInterface,
                 registryPort: registryPort ?? 5000,
                 registryAllowedCidrs: registryAllowedCidrs ?? [],
                 sshPort: sshPort ?? 22,
                 sshAllowedCidrs: sshAllowedCidrs ?? [],
+                metricsPort,
             }));
         const install = pulumi.all([args.persistDir, args.systemdUnitDir]).apply(([persistDir, systemdUnitDir]) => ({
             persistDir: persistDir ?? defaultFirewallPersistDir,

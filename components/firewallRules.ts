@@ -24,6 +24,8 @@ export interface FirewallRuleOptions {
     readonly sshPort: number;
     /** IPv4/IPv6 CIDRs (or bare addresses) allowed to open connections to the SSH port. */
     readonly sshAllowedCidrs: string[];
+    /** TCP port the registry's metrics are published on; dropped on the public interface by a rule of its own. Default: no such rule. */
+    readonly metricsPort?: number;
 }
 
 /** Where the apply script installs the ruleset and the boot-time unit. */
@@ -125,6 +127,13 @@ function checkRuleOptions(options: FirewallRuleOptions): void {
     }
     checkPort("registry port", options.registryPort);
     checkPort("SSH port", options.sshPort);
+    if (options.metricsPort !== undefined) {
+        checkPort("metrics port", options.metricsPort);
+        // The metrics rule drops its port before the accepts, so sharing a port would close the other service.
+        if (options.metricsPort === options.registryPort || options.metricsPort === options.sshPort) {
+            throw new Error(`firewall: metrics port ${options.metricsPort} is also the registry or SSH port`);
+        }
+    }
 }
 
 function checkInstallOptions(install: FirewallInstallOptions): void {
@@ -148,7 +157,8 @@ function renderSet(name: string, type: "ipv4_addr" | "ipv6_addr", elements: stri
 /**
  * Renders the nftables ruleset: one `inet` table with an input and a forward chain that drop new
  * connections arriving on the public interface unless they go to the registry port from
- * registryAllowedCidrs or to SSH from sshAllowedCidrs.
+ * registryAllowedCidrs or to SSH from sshAllowedCidrs. The metrics port, when given, is dropped
+ * by a rule of its own, from every source.
  *
  * The file starts with `table` + `delete table` before the full definition, so `nft -f` replaces
  * the table atomically and loading it any number of times leaves exactly one copy of each rule.
@@ -161,6 +171,13 @@ export function renderFirewallRuleset(options: FirewallRuleOptions): string {
     const reg = options.registryPort;
     const sshPort = options.sshPort;
     const t = firewallTableName;
+    // The catch-all drops would close it too; a rule of its own counts the attempts and keeps it
+    // closed whatever accept rule may be added later. After the established/related accept, so a
+    // reply to the host's own connection from that local port is not dropped.
+    const metrics = options.metricsPort;
+    const metricsInput = metrics === undefined ? "" : `\t\ttcp dport ${metrics} counter drop comment "metrics-drop"\n`;
+    const metricsForward = metrics === undefined ? ""
+        : `\t\tmeta l4proto tcp ct status dnat ct original proto-dst ${metrics} counter drop comment "metrics-drop"\n`;
     return `# Managed by Pulumi (private-registry RegistryFirewall); changes here are overwritten.
 # Only restricts: base chains of every table see each packet and a drop anywhere is final, so this
 # table works alongside Docker's iptables chains and ufw without touching them, and Docker
@@ -199,7 +216,7 @@ ${renderSet("ssh_v6", "ipv6_addr", ssh.ipv6)}
 		icmpv6 type { mld-listener-query, mld-listener-report, mld-listener-done, mld2-listener-report } ip6 saddr fe80::/10 accept
 		# DHCPv6 replies answer a multicast solicit, so conntrack cannot match them as replies.
 		ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept
-		tcp dport ${reg} ip saddr @registry_v4 counter accept comment "registry-v4"
+${metricsInput}		tcp dport ${reg} ip saddr @registry_v4 counter accept comment "registry-v4"
 		tcp dport ${reg} ip6 saddr @registry_v6 counter accept comment "registry-v6"
 		tcp dport ${sshPort} ip saddr @ssh_v4 counter accept comment "ssh-v4"
 		tcp dport ${sshPort} ip6 saddr @ssh_v6 counter accept comment "ssh-v6"
@@ -215,7 +232,7 @@ ${renderSet("ssh_v6", "ipv6_addr", ssh.ipv6)}
 		ct state established,related accept
 		icmp type { destination-unreachable, time-exceeded, parameter-problem } accept
 		icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem } accept
-		meta l4proto tcp ct status dnat ct original proto-dst ${reg} ip saddr @registry_v4 counter accept comment "registry-v4"
+${metricsForward}		meta l4proto tcp ct status dnat ct original proto-dst ${reg} ip saddr @registry_v4 counter accept comment "registry-v4"
 		meta l4proto tcp ct status dnat ct original proto-dst ${reg} ip6 saddr @registry_v6 counter accept comment "registry-v6"
 		counter drop comment "forward-drop"
 	}

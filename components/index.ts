@@ -10,3 +10,7 @@ export * from "./validation";
 export * from "./firewall";
 export * from "./firewallRules";
 export * from "./configDeclarations";
+export * from "./metrics";
+export * from "./clientTrust";
+export * from "./notifications";
+export * from "./pullThroughCache";

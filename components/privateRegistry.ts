@@ -1,10 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RegistryCredentials } from "./credentials";
 import { FirewallConnectionArgs, RegistryFirewall } from "./firewall";
+import { metricsTarget, renderPrometheusScrapeConfig } from "./metrics";
+import { notificationEndpointProblems, RegistryNotificationEndpointArgs } from "./notifications";
+import { pullThroughCacheProblems, RegistryPullThroughCacheArgs } from "./pullThroughCache";
 import { RegistryServer } from "./server";
 import { RegistryStorage } from "./storage";
 import { RegistryTls } from "./tls";
-import { defaultRegistrySettings, RegistrySettings, validateRegistrySettings } from "./validation";
+import { defaultRegistrySettings, RegistryConfigError, RegistrySettings, validateRegistrySettings } from "./validation";
 
 /** Arguments of {@link PrivateRegistry}; each setting is described once, in Pulumi.yaml. */
 export interface PrivateRegistryArgs {
@@ -30,6 +33,8 @@ export interface PrivateRegistryArgs {
     readonly certEarlyRenewalDays?: number;
     /** Validity of the CA certificate, in days. A new CA means every client must install the new ca.crt. Default: 3650. */
     readonly caValidityDays?: number;
+    /** Generation of the private CA. Raise it by one to rotate the CA (a new key and certificate, and a server certificate signed by them); every client must then trust the new ca.crt. Default: 1. */
+    readonly caGeneration?: number;
     /** Name of the registry container. Default: "registry". */
     readonly containerName?: string;
     /** Name of the docker volume that holds the images. Default: "registry-data". */
@@ -48,6 +53,10 @@ export interface PrivateRegistryArgs {
     readonly logLevel?: string;
     /** GOGC of the registry process (25-10000). The heap is also held under three quarters of memoryLimitMb (GOMEMLIMIT), whatever this is. Default: 400. */
     readonly goGcPercent?: number;
+    /** Host address the registry's debug server (Prometheus metrics, health, Go profiling; no authentication) is published on, for monitoring; a loopback or private address, never a wildcard. Empty keeps it inside the container. Default: "". */
+    readonly metricsBindAddress?: string;
+    /** Host port the metrics are published on when metricsBindAddress is set; the firewall keeps it closed on the public interface. Default: 5001. */
+    readonly metricsPort?: number;
     /** Install host firewall rules that leave only the registry port and SSH open. Default: false. */
     readonly firewallEnabled?: boolean;
     /** The host's public network interface the firewall rules apply to. Default: "eth0". */
@@ -60,11 +69,15 @@ export interface PrivateRegistryArgs {
     readonly sshPort?: number;
     /** SSH connection the firewall commands run over; without one they run on the machine running Pulumi. Default: none. */
     readonly firewallConnection?: FirewallConnectionArgs;
+    /** Endpoints the registry sends an event to on every push, pull and delete, e.g. a scanner's adapter. Default: []. */
+    readonly notificationEndpoints?: RegistryNotificationEndpointArgs[];
+    /** Run the registry as a pull-through cache of an upstream registry; a cache refuses pushes. Default: none. */
+    readonly pullThroughCache?: RegistryPullThroughCacheArgs;
 }
 
 /** Fills in defaults; the result is what validation checks and the children get. */
 export function privateRegistrySettings(args: PrivateRegistryArgs): RegistrySettings {
-    const { firewallConnection: _connection, protectData: _protect, ...rest } = args;
+    const { firewallConnection: _connection, protectData: _protect, notificationEndpoints: _endpoints, pullThroughCache: _cache, ...rest } = args;
     const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
     return { ...defaultRegistrySettings, ...defined };
 }
@@ -81,10 +94,19 @@ export class PrivateRegistry extends pulumi.ComponentResource {
     public readonly dataVolume: pulumi.Output<string>;
     /** Name of the registry container. */
     public readonly containerName: pulumi.Output<string>;
+    /** host:port Prometheus scrapes the registry's metrics at (plain HTTP, /metrics); empty when metricsBindAddress is empty. */
+    public readonly metricsEndpoint: pulumi.Output<string>;
+    /** A Prometheus scrape_configs block for the metrics (YAML); empty when metricsBindAddress is empty. */
+    public readonly prometheusScrapeConfig: pulumi.Output<string>;
 
     constructor(name: string, args: PrivateRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         // Before anything is registered, so bad input creates nothing.
         const s = validateRegistrySettings(privateRegistrySettings(args), (field) => `PrivateRegistryArgs.${field}`);
+        const optionProblems = [
+            ...notificationEndpointProblems(args.notificationEndpoints ?? []),
+            ...pullThroughCacheProblems(args.pullThroughCache, { ...s, notificationEndpoints: args.notificationEndpoints }),
+        ].map(([field, problem, fix]) => `PrivateRegistryArgs.${field}: ${problem}. Fix: ${fix}`);
+        if (optionProblems.length > 0) throw new RegistryConfigError(optionProblems);
         super("private-registry:index:PrivateRegistry", name, {}, opts);
 
         const tls = new RegistryTls(`${name}-tls`, {
@@ -95,9 +117,11 @@ export class PrivateRegistry extends pulumi.ComponentResource {
             validityDays: s.certValidityDays,
             earlyRenewalDays: s.certEarlyRenewalDays,
             caValidityDays: s.caValidityDays,
+            caGeneration: s.caGeneration,
         }, { parent: this });
         const credentials = new RegistryCredentials(`${name}-credentials`, { usernames: s.users, bcryptCost: s.bcryptCost }, { parent: this });
         const storage = new RegistryStorage(`${name}-storage`, { volumeName: s.dataVolumeName, protect: args.protectData ?? true }, { parent: this });
+        const publishMetrics = s.metricsBindAddress !== "";
         // Rules first, so the port is never published unfiltered.
         const firewall = s.firewallEnabled
             ? new RegistryFirewall(`${name}-firewall`, {
@@ -106,6 +130,7 @@ export class PrivateRegistry extends pulumi.ComponentResource {
                 registryAllowedCidrs: s.registryAllowedCidrs,
                 sshPort: s.sshPort,
                 sshAllowedCidrs: s.sshAllowedCidrs,
+                metricsPort: publishMetrics ? s.metricsPort : undefined,
                 connection: args.firewallConnection,
             }, { parent: this })
             : undefined;
@@ -123,6 +148,10 @@ export class PrivateRegistry extends pulumi.ComponentResource {
             http2: s.http2,
             logLevel: s.logLevel,
             goGcPercent: s.goGcPercent,
+            metricsBindAddress: s.metricsBindAddress,
+            metricsPort: s.metricsPort,
+            notificationEndpoints: args.notificationEndpoints,
+            pullThroughCache: args.pullThroughCache,
         }, { parent: this, dependsOn: firewall ? [firewall] : [] });
 
         this.endpoint = pulumi.output(`${s.hostnames[0]}:${s.port}`);
@@ -130,7 +159,19 @@ export class PrivateRegistry extends pulumi.ComponentResource {
         this.credentials = credentials.passwords;
         this.dataVolume = storage.volumeName;
         this.containerName = server.containerName;
+        const endpoint = `${s.hostnames[0]}:${s.port}`;
+        const metricsEndpoint = publishMetrics ? metricsTarget(s.metricsBindAddress, s.metricsPort) : "";
+        this.metricsEndpoint = pulumi.output(metricsEndpoint);
+        this.prometheusScrapeConfig = pulumi.output(publishMetrics
+            ? renderPrometheusScrapeConfig({
+                jobName: `private-registry-${s.containerName}`,
+                targets: [metricsEndpoint],
+                labels: { registry: endpoint },
+            })
+            : "");
         this.registerOutputs({
+            metricsEndpoint: this.metricsEndpoint,
+            prometheusScrapeConfig: this.prometheusScrapeConfig,
             endpoint: this.endpoint,
             caCertPem: this.caCertPem,
             credentials: this.credentials,

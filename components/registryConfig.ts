@@ -1,4 +1,6 @@
 import * as YAML from "yaml";
+import { notificationsConfigSection, ResolvedNotificationEndpoint } from "./notifications";
+import { proxyConfigSection, ResolvedPullThroughCache } from "./pullThroughCache";
 import { defaultRegistrySettings } from "./validation";
 
 /** Where the config volume is mounted in the registry container; 3.x's default config directory. */
@@ -22,7 +24,7 @@ export const registryDataDir = "/var/lib/registry";
 /** Port the registry listens on inside the container. */
 export const registryContainerPort = 5000;
 
-/** Loopback-only debug server: health endpoint for the healthcheck and Prometheus metrics. */
+/** Debug server: health endpoint for the healthcheck and Prometheus metrics; loopback-only unless metrics are published. */
 export const registryDebugPort = 5001;
 
 /** What {@link renderRegistryConfig} needs to know. */
@@ -35,6 +37,12 @@ export interface RegistryConfigOptions {
     readonly http2?: boolean;
     /** Log level of the registry. Default "warn": the access log, failed logins and errors, without the two info lines per authorized request. */
     readonly logLevel?: string;
+    /** Let the debug server listen on all the container's interfaces, so Docker can publish its metrics. Default false: loopback only. */
+    readonly publishDebugServer?: boolean;
+    /** Endpoints the registry sends its events to, headers resolved. Default: none. */
+    readonly notificationEndpoints?: readonly ResolvedNotificationEndpoint[];
+    /** The upstream when the registry is a pull-through cache, password resolved. Default: none. */
+    readonly pullThroughCache?: ResolvedPullThroughCache;
 }
 
 /**
@@ -51,6 +59,8 @@ export function registryConfigObject(options: RegistryConfigOptions): Record<str
     if (options.blobDescriptorCache ?? defaultRegistrySettings.blobDescriptorCache) {
         storage.cache = { blobdescriptor: "inmemory" };
     }
+    const notifications = notificationsConfigSection(options.notificationEndpoints);
+    const proxy = proxyConfigSection(options.pullThroughCache);
     return {
         version: 0.1,
         log: { level: options.logLevel ?? defaultRegistrySettings.logLevel, formatter: "text", accesslog: { disabled: false } },
@@ -66,12 +76,15 @@ export function registryConfigObject(options: RegistryConfigOptions): Record<str
             },
             http2: { disabled: !(options.http2 ?? defaultRegistrySettings.http2) },
             debug: {
-                addr: `127.0.0.1:${registryDebugPort}`,
+                // Docker forwards a published port to the container's own address, not its loopback.
+                addr: options.publishDebugServer ? `:${registryDebugPort}` : `127.0.0.1:${registryDebugPort}`,
                 prometheus: { enabled: true, path: "/metrics" },
             },
         },
         auth: { htpasswd: { realm: "private-registry", path: registryFiles.htpasswd } },
         health: { storagedriver: { enabled: true, interval: "10s", threshold: 3 } },
+        ...(notifications ? { notifications } : {}),
+        ...(proxy ? { proxy } : {}),
     };
 }
 

@@ -4,8 +4,11 @@ import * as random from "@pulumi/random";
 import {
     registryConfigDir, registryContainerPort, registryDataDir, registryDebugPort, registryFiles, registryRuntimeEnv, renderRegistryConfig,
 } from "./registryConfig";
+import { metricsAddressProblem } from "./metrics";
+import { notificationEndpointProblems, RegistryNotificationEndpointArgs } from "./notifications";
+import { pullThroughCacheProblems, RegistryPullThroughCacheArgs, upstreamCaEnv } from "./pullThroughCache";
 import { initConfigMount, registryFilesDigest, registryUploads, renderInitScript } from "./serverFiles";
-import { defaultRegistrySettings } from "./validation";
+import { defaultRegistrySettings, RegistryConfigError } from "./validation";
 
 /** Arguments of {@link RegistryServer}. */
 export interface RegistryServerArgs {
@@ -39,6 +42,14 @@ export interface RegistryServerArgs {
     readonly logLevel?: string;
     /** GOGC of the registry process; the heap is also held under 3/4 of the memory limit. Default: 400. */
     readonly goGcPercent?: number;
+    /** Host address the debug server (Prometheus metrics, health) is published on; empty publishes nothing. Default: "". */
+    readonly metricsBindAddress?: string;
+    /** Host port the debug server is published on when metricsBindAddress is set. Default: 5001. */
+    readonly metricsPort?: number;
+    /** Endpoints the registry sends an event to on every push, pull and delete. Default: []. */
+    readonly notificationEndpoints?: RegistryNotificationEndpointArgs[];
+    /** Run the registry as a pull-through cache of this upstream; a cache refuses pushes. Default: none. */
+    readonly pullThroughCache?: RegistryPullThroughCacheArgs;
 }
 
 /** A component's dependsOn doesn't hold its children back by itself; the container needs it. */
@@ -61,11 +72,23 @@ export class RegistryServer extends pulumi.ComponentResource {
     public readonly containerName: pulumi.Output<string>;
 
     constructor(name: string, args: RegistryServerArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Before anything is registered: a wildcard or public address would publish unauthenticated metrics.
+        const metricsProblem = args.metricsBindAddress ? metricsAddressProblem(args.metricsBindAddress) : undefined;
+        if (metricsProblem !== undefined) throw new Error(`RegistryServer: metricsBindAddress ${metricsProblem}`);
+        const optionProblems = [
+            ...notificationEndpointProblems(args.notificationEndpoints ?? []),
+            ...pullThroughCacheProblems(args.pullThroughCache, {
+                hostnames: [], ipAddresses: [], port: args.port ?? defaultRegistrySettings.port, notificationEndpoints: args.notificationEndpoints,
+            }),
+        ].map(([field, problem, fix]) => `RegistryServerArgs.${field}: ${problem}. Fix: ${fix}`);
+        if (optionProblems.length > 0) throw new RegistryConfigError(optionProblems);
         super("private-registry:index:RegistryServer", name, {}, opts);
         const containerName = args.containerName ?? defaultRegistrySettings.containerName;
         const uid = args.uid ?? 1000;
         const gid = args.gid ?? 1000;
         const memoryLimitMb = args.memoryLimitMb ?? defaultRegistrySettings.memoryLimitMb;
+        const metricsBindAddress = args.metricsBindAddress ?? defaultRegistrySettings.metricsBindAddress;
+        const publishMetrics = metricsBindAddress !== "";
 
         const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
         // Generated once and kept in state: a changing secret would invalidate uploads in progress.
@@ -75,12 +98,18 @@ export class RegistryServer extends pulumi.ComponentResource {
             labels: [{ label: "private-registry.role", value: "config" }],
         }, { parent: this });
 
-        const files = pulumi.all([httpSecret.result, args.htpasswd, args.tlsCertPem, args.tlsKeyPem])
-            .apply(([secret, htpasswd, certificatePem, keyPem]) => ({
+        // Header values and the upstream password stay secret: they only reach config.yml, a secret upload.
+        const files = pulumi.all([httpSecret.result, args.htpasswd, args.tlsCertPem, args.tlsKeyPem,
+            pulumi.output(args.notificationEndpoints ?? []), pulumi.output(args.pullThroughCache)])
+            .apply(([secret, htpasswd, certificatePem, keyPem, notificationEndpoints, cache]) => ({
                 configYaml: renderRegistryConfig({
                     httpSecret: secret, blobDescriptorCache: args.blobDescriptorCache, http2: args.http2, logLevel: args.logLevel,
+                    publishDebugServer: publishMetrics,
+                    notificationEndpoints,
+                    pullThroughCache: cache && { remoteUrl: cache.remoteUrl, username: cache.username, password: cache.password },
                 }),
                 htpasswd, certificatePem, keyPem,
+                ...(cache?.caCertPem ? { upstreamCaPem: cache.caCertPem } : {}),
             }));
         const filesDigest = files.apply(registryFilesDigest);
         const digestLabel = { label: "private-registry.files-sha256", value: filesDigest };
@@ -108,23 +137,35 @@ export class RegistryServer extends pulumi.ComponentResource {
             // Explicit, so the same container works with 2.8's and 3.x's image entrypoints.
             entrypoints: ["registry"],
             command: ["serve", registryFiles.config],
-            envs: registryRuntimeEnv(memoryLimitMb, args.goGcPercent),
+            envs: [
+                ...registryRuntimeEnv(memoryLimitMb, args.goGcPercent),
+                ...(args.pullThroughCache?.caCertPem !== undefined ? upstreamCaEnv(registryConfigDir) : []),
+            ],
             user: `${uid}:${gid}`,
             readOnly: true,
             capabilities: { drops: ["ALL"] },
             securityOpts: ["no-new-privileges:true"],
-            ports: [{ internal: registryContainerPort, external: args.port ?? defaultRegistrySettings.port, ip: args.bindAddress ?? defaultRegistrySettings.bindAddress, protocol: "tcp" }],
+            ports: [
+                { internal: registryContainerPort, external: args.port ?? defaultRegistrySettings.port, ip: args.bindAddress ?? defaultRegistrySettings.bindAddress, protocol: "tcp" },
+                // Only on the address the operator named for monitoring: the debug server has no authentication.
+                ...(publishMetrics
+                    ? [{ internal: registryDebugPort, external: args.metricsPort ?? defaultRegistrySettings.metricsPort, ip: metricsBindAddress, protocol: "tcp" }]
+                    : []),
+            ],
             volumes: [dataVolume, { volumeName: configVolume.name, containerPath: registryConfigDir, readOnly: true }],
             tmpfs: { "/tmp": "rw,noexec,nosuid,size=16m" },
             restart: "always",
             // Each probe is a process Docker starts in the container, about 0.15 s of the host's CPU,
-            // so probes are Docker's default 30 s apart; `up` waits for the first one.
+            // so probes are Docker's default 30 s apart. `up` waits for the first healthy one: Docker
+            // 25+ probes every startInterval during the start period, so that comes within seconds;
+            // older engines ignore startInterval and the first probe comes after 30 s.
             healthcheck: {
                 tests: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${registryDebugPort}/debug/health`],
                 interval: "30s",
                 timeout: "3s",
                 retries: 3,
                 startPeriod: "10s",
+                startInterval: "1s",
             },
             logDriver: "json-file",
             logOpts: { "max-size": "10m", "max-file": "3" },

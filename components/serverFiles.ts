@@ -1,4 +1,5 @@
 import * as crypto from "crypto";
+import { upstreamCaDirName } from "./pullThroughCache";
 import { registryDataDir } from "./registryConfig";
 
 /** Where the init container mounts the config volume; the registry mounts it at registryConfigDir. */
@@ -14,6 +15,8 @@ export interface RegistryFileContents {
     readonly certificatePem: string;
     /** The server's private key (PEM). */
     readonly keyPem: string;
+    /** PEM of the CA a pull-through cache's upstream is signed by. Default: none. */
+    readonly upstreamCaPem?: string;
 }
 
 /** One file uploaded into the init container (the docker provider's `uploads` entry). */
@@ -42,13 +45,17 @@ export function registryUploads(files: RegistryFileContents, uid: number, gid: n
         upload("htpasswd", files.htpasswd, "0400"),
         upload("server.crt", files.certificatePem, "0444"),
         upload("server.key", files.keyPem, "0400"),
+        // A directory of its own: SSL_CERT_DIR reads every file in it as a trusted CA.
+        ...(files.upstreamCaPem ? [upload(`${upstreamCaDirName}/ca.crt`, files.upstreamCaPem, "0444")] : []),
     ];
 }
 
 /** Identifies a set of registry files; a new digest replaces the registry container so it reads them. */
 export function registryFilesDigest(files: RegistryFileContents): string {
     const hash = crypto.createHash("sha256");
-    for (const part of [files.configYaml, files.htpasswd, files.certificatePem, files.keyPem]) {
+    // The CA only counts when present, so registries without one keep their digest.
+    const parts = [files.configYaml, files.htpasswd, files.certificatePem, files.keyPem, ...(files.upstreamCaPem ? [files.upstreamCaPem] : [])];
+    for (const part of parts) {
         hash.update(String(part.length)).update(":").update(part);
     }
     return hash.digest("hex");

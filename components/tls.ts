@@ -18,6 +18,8 @@ export interface RegistryTlsArgs {
     readonly earlyRenewalDays?: number;
     /** Validity of the CA certificate, in days; renewing the CA means every client must fetch the new ca.crt. Default: 3650. */
     readonly caValidityDays?: number;
+    /** Generation of the CA; raising it creates a new CA key and certificate (a rotation). Default: 1. */
+    readonly caGeneration?: number;
     /** Organization written into both certificates' subjects. Default: "private-registry". */
     readonly organization?: string;
 }
@@ -40,7 +42,11 @@ export class RegistryTls extends pulumi.ComponentResource {
         const organization = args.organization ?? "private-registry";
         const hours = (days: number) => days * 24;
 
-        const caKey = new tls.PrivateKey(`${name}-ca-key`, keyArgs, { parent: this });
+        // tls.PrivateKey has no input a generation could change, so a new generation is a new
+        // resource (and the old key is deleted); generation 1 keeps the name stacks already have.
+        const caGeneration = args.caGeneration ?? defaultRegistrySettings.caGeneration;
+        const caKeyName = caGeneration === 1 ? `${name}-ca-key` : `${name}-ca-key-gen${caGeneration}`;
+        const caKey = new tls.PrivateKey(caKeyName, keyArgs, { parent: this });
         const caCert = new tls.SelfSignedCert(`${name}-ca-cert`, {
             privateKeyPem: caKey.privateKeyPem,
             isCaCertificate: true,

@@ -2,9 +2,13 @@ import * as ipaddr from "ipaddr.js";
 import { configDeclarations, StackConfig } from "./configDeclarations";
 import { familiesFullyCovered } from "./firewallRules";
 import { maxBcryptCost, minBcryptCost } from "./htpasswd";
+import { metricsAddressProblem } from "./metrics";
 
 /** Keys about where and how the program deploys (the Docker host, SSH, protection), not about a registry. */
-export const stackOnlyConfigKeys = ["dockerHost", "protectData", "sshHost", "sshUser", "sshHostKey"] as const;
+export const stackOnlyConfigKeys = ["dockerHost", "protectData", "sshHost", "sshUser", "sshHostKey", "clientTrustLocal", "clientTrustContainerd",
+    // One notification endpoint and a pull-through cache, which PrivateRegistryArgs takes structured.
+    "notificationUrl", "notificationTimeout", "notificationThreshold", "notificationBackoff", "notificationIgnoredMediaTypes", "notificationIgnoredActions",
+    "proxyRemoteUrl", "proxyUsername", "proxyCaCertPem"] as const;
 
 /**
  * Everything a registry needs to know, flat, named as the stack's config keys.
@@ -152,6 +156,9 @@ export function registrySettingsProblems(s: RegistrySettings, key: (field: strin
     } else if (s.certEarlyRenewalDays >= s.certValidityDays) {
         report("certEarlyRenewalDays", `${s.certEarlyRenewalDays} is not shorter than certValidityDays (${s.certValidityDays}), so every up would renew the certificate`, `make it smaller than ${key("certValidityDays")}, e.g. 30 for 365`);
     }
+    if (!Number.isInteger(s.caGeneration) || s.caGeneration < 1) {
+        report("caGeneration", `${s.caGeneration} is not a generation (1, 2, 3, ...)`, `pulumi config set ${key("caGeneration")} 1, and raise it by one to rotate the CA`);
+    }
     if (s.caValidityDays < s.certValidityDays) {
         report("caValidityDays", `${s.caValidityDays} is shorter than certValidityDays (${s.certValidityDays}); the server certificate would outlive its CA`, setDefault("caValidityDays"));
     }
@@ -170,6 +177,19 @@ export function registrySettingsProblems(s: RegistrySettings, key: (field: strin
     }
     if (!Number.isInteger(s.goGcPercent) || s.goGcPercent < minGoGcPercent || s.goGcPercent > maxGoGcPercent) {
         report("goGcPercent", `${s.goGcPercent} is outside ${minGoGcPercent}-${maxGoGcPercent}`, setDefault("goGcPercent"));
+    }
+    if (s.metricsBindAddress !== "") {
+        const problem = metricsAddressProblem(s.metricsBindAddress);
+        if (problem) {
+            report("metricsBindAddress", `${problem}; the debug server has no authentication`,
+                `pulumi config set ${key("metricsBindAddress")} 127.0.0.1 (Prometheus on the Docker host) or an address of the host on your monitoring network, e.g. 10.0.0.5`);
+        }
+        if (!Number.isInteger(s.metricsPort) || s.metricsPort < 1 || s.metricsPort > 65535) {
+            report("metricsPort", `${s.metricsPort} is outside 1-65535`, setDefault("metricsPort"));
+        } else if (s.metricsPort === s.port || (s.firewallEnabled && s.metricsPort === s.sshPort)) {
+            const other = s.metricsPort === s.port ? "port" : "sshPort";
+            report("metricsPort", `${s.metricsPort} is also ${other}`, `pick a port of its own, e.g. pulumi config set ${key("metricsPort")} ${s.port === 5001 ? 9101 : 5001}`);
+        }
     }
 
     if (isProduction && !s.firewallEnabled) {

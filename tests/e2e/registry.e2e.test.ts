@@ -18,6 +18,8 @@ const port = Number(process.env.E2E_REGISTRY_PORT ?? 5000);
 const stack = new LocalStack("dev", {
     hostnames: `[${registryName}, localhost]`,
     ipAddresses: `[${network.hostAddress}, 127.0.0.1]`,
+    // The stack installs its CA into this machine's certs.d (RegistryClientTrust), as a client host would get it.
+    clientTrustLocal: "true",
     ...(port === 5000 ? {} : { port: String(port) }),
 });
 const endpoint = `${registryName}:${port}`;
@@ -98,7 +100,8 @@ describe("trust and login", () => {
     });
 
     it("refuses to log in while the CA is not trusted (the name is not loopback, so Docker verifies)", () => {
-        fs.rmSync(certsDir, { recursive: true, force: true });
+        // Set aside the CA the stack installed, to show Docker really depends on it.
+        fs.renameSync(path.join(certsDir, "ca.crt"), path.join(work, "installed-ca.crt"));
         const result = docker(`login ${endpoint} --username admin --password-stdin`, outputs.credentials.admin);
         expect(result.code).not.toBe(0);
         expect(result.stderr).toMatch(/x509: certificate signed by unknown authority/);
@@ -112,8 +115,9 @@ describe("trust and login", () => {
     });
 
     it("logs in with a generated credential once ca.crt is in certs.d", () => {
-        fs.mkdirSync(certsDir, { recursive: true });
-        fs.writeFileSync(path.join(certsDir, "ca.crt"), outputs.caCertPem);
+        fs.renameSync(path.join(work, "installed-ca.crt"), path.join(certsDir, "ca.crt"));
+        expect(fs.readFileSync(path.join(certsDir, "ca.crt"), "utf8")).toBe(`${outputs.caCertPem.trim()}\n`);
+        expect(fs.statSync(path.join(certsDir, "ca.crt")).mode & 0o777).toBe(0o644);
         const result = dockerOk(`login ${endpoint} --username admin --password-stdin`, outputs.credentials.admin);
         expect(result).toMatch(/Login Succeeded/);
         expect(dockerOk(`login ${endpoint} --username ci --password-stdin`, outputs.credentials.ci)).toMatch(/Login Succeeded/);
@@ -314,8 +318,10 @@ describe("lifecycle", () => {
         stack.down();
         expect(run(`docker inspect ${outputs.containerName}`).code).not.toBe(0);
         expect(run(`docker volume inspect ${outputs.dataVolume}`).code).not.toBe(0);
+        expect(fs.existsSync(certsDir)).toBe(false);
         stack.up();
         const fresh = stack.outputs();
+        expect(fs.readFileSync(path.join(certsDir, "ca.crt"), "utf8")).toBe(`${fresh.caCertPem.trim()}\n`);
         expect(fresh.credentials.admin).not.toBe(outputs.credentials.admin);
         const freshCa = path.join(work, "fresh-ca.crt");
         fs.writeFileSync(freshCa, fresh.caCertPem);

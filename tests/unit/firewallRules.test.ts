@@ -145,6 +145,41 @@ describe("renderFirewallRuleset", () => {
     });
 });
 
+describe("renderFirewallRuleset with a metrics port", () => {
+    const withMetrics = renderFirewallRuleset({ ...options, metricsPort: 9101 });
+    const dropsMetrics = (rule: string) => /\b9101\b/.test(rule);
+
+    it("drops it on input and on Docker's DNAT path, from every source, with a counter of its own", () => {
+        expect(rules(withMetrics, "input").filter(dropsMetrics)).toEqual(['tcp dport 9101 counter drop comment "metrics-drop"']);
+        expect(rules(withMetrics, "forward").filter(dropsMetrics))
+            .toEqual(['meta l4proto tcp ct status dnat ct original proto-dst 9101 counter drop comment "metrics-drop"']);
+    });
+
+    it("drops it before any accept that names a port, but after replies to the host's own connections", () => {
+        for (const chain of ["input", "forward"]) {
+            const chainRules = rules(withMetrics, chain);
+            const drop = chainRules.findIndex(dropsMetrics);
+            expect(drop).toBeGreaterThan(chainRules.indexOf("ct state established,related accept"));
+            expect(drop).toBeLessThan(chainRules.findIndex((r) => /(tcp dport|proto-dst) \d+ .*accept/.test(r)));
+        }
+    });
+
+    it("adds nothing else: without it the ruleset is the one before, with it only the two rules more", () => {
+        expect(renderFirewallRuleset({ ...options, metricsPort: undefined })).toBe(renderFirewallRuleset(options));
+        expect(renderFirewallRuleset(options)).not.toMatch(/metrics/);
+        const added = withMetrics.split("\n").filter((l) => !renderFirewallRuleset(options).split("\n").includes(l));
+        expect(added).toHaveLength(2);
+    });
+
+    it.each([
+        [{ metricsPort: 0 }, /metrics port 0 is not a TCP port/],
+        [{ metricsPort: 5000 }, /metrics port 5000 is also the registry or SSH port/],
+        [{ metricsPort: 22 }, /metrics port 22 is also the registry or SSH port/],
+    ])("throws on %p", (override, message) => {
+        expect(() => renderFirewallRuleset({ ...options, ...override })).toThrow(message);
+    });
+});
+
 const nftAvailable = process.getuid?.() === 0 && spawnSync("nft", ["--version"]).status === 0;
 
 (nftAvailable ? describe : describe.skip)("the kernel accepts the ruleset (nft -c, changes nothing)", () => {
@@ -156,6 +191,7 @@ const nftAvailable = process.getuid?.() === 0 && spawnSync("nft", ["--version"])
         ["the example allowlists", options],
         ["empty allowlists", { ...options, registryAllowedCidrs: [], sshAllowedCidrs: [] }],
         ["overlapping and catch-all CIDRs", { ...options, registryAllowedCidrs: ["10.0.0.0/8", "10.1.0.0/16", "0.0.0.0/0", "::/0"] }],
+        ["a metrics port", { ...options, metricsPort: 9101 }],
     ])("%s", (_label, opts) => {
         const file = path.join(dir, "rules.nft");
         fs.writeFileSync(file, renderFirewallRuleset(opts));

@@ -24,7 +24,9 @@ describe("dev stack", () => {
     beforeAll(async () => { dev = await evaluateProgram({ stack: "dev" }); });
 
     it("exports exactly the documented outputs", () => {
-        expect(Object.keys(dev.outputs).sort()).toEqual(["caCertPem", "containerName", "credentials", "dataVolume", "endpoint", "loginCommand"]);
+        expect(Object.keys(dev.outputs).sort()).toEqual([
+            "caCertPem", "containerName", "credentials", "dataVolume", "endpoint", "loginCommand", "metricsEndpoint", "prometheusScrapeConfig",
+        ]);
         expect(dev.outputs.endpoint).toBe("localhost:5000");
         expect(dev.outputs.containerName).toBe("registry-dev");
         expect(dev.outputs.dataVolume).toBe("registry-dev-data");

@@ -63,7 +63,9 @@ describe("settings declared once, in Pulumi.yaml", () => {
     it("PrivateRegistryArgs documents every registry setting with Pulumi.yaml's description and default", () => {
         const docs = argsDocs().PrivateRegistryArgs;
         const required = new Set(["hostnames", "users"]);
-        const programOnly = new Set(["dockerHost", "sshHost", "sshUser", "sshHostKey"]);
+        const programOnly = new Set(["dockerHost", "sshHost", "sshUser", "sshHostKey", "clientTrustLocal", "clientTrustContainerd",
+            "notificationUrl", "notificationTimeout", "notificationThreshold", "notificationBackoff", "notificationIgnoredMediaTypes", "notificationIgnoredActions",
+            "proxyRemoteUrl", "proxyUsername", "proxyCaCertPem"]);
         for (const [key, decl] of Object.entries(configDeclarations)) {
             if (programOnly.has(key)) {
                 expect({ key, arg: docs[key] }).toEqual({ key, arg: undefined });
@@ -73,7 +75,7 @@ describe("settings declared once, in Pulumi.yaml", () => {
             expect({ key, doc: docs[key] }).toEqual({ key, doc: expected });
         }
         // Args that aren't config keys are few and deliberate.
-        expect(Object.keys(docs).filter((k) => !(k in configDeclarations))).toEqual(["firewallConnection"]);
+        expect(Object.keys(docs).filter((k) => !(k in configDeclarations))).toEqual(["firewallConnection", "notificationEndpoints", "pullThroughCache"]);
     });
 
     it("other components state the same default wherever a property has a setting's name", () => {

@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as ipaddr from "ipaddr.js";
 import { FirewallConnectionArgs } from "./firewall";
+import { renderAsRoot } from "./firewallRules";
 import { isValidHostname } from "./validation";
 
 /** Where Docker looks for a registry's CA: <dir>/<host>:<port>/ca.crt. */
@@ -189,17 +190,9 @@ ${steps.join("\n")}
 `;
 }
 
-/**
- * Wraps a script so it runs as root: directly when already root, otherwise through `sudo -n`. The
- * script travels on stdin of `sh -s`, so no quoting of its text is needed.
- */
+/** Wraps a script so it runs as root, as the firewall's commands do ({@link renderAsRoot}). */
 export function renderClientTrustAsRoot(script: string): string {
-    return `if [ "$(id -u)" -eq 0 ]; then PRIVATE_REGISTRY_SUDO=; \\
-elif sudo -n true 2>/dev/null; then PRIVATE_REGISTRY_SUDO='sudo -n'; \\
-else echo "private-registry client trust: needs root or passwordless sudo" >&2; exit 1; fi
-$PRIVATE_REGISTRY_SUDO sh -s <<'PRIVATE_REGISTRY_SCRIPT'
-${script}PRIVATE_REGISTRY_SCRIPT
-`;
+    return renderAsRoot(script, "client trust");
 }
 
 /** One client host of {@link RegistryClientTrust}. */

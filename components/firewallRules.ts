@@ -351,10 +351,10 @@ echo "private-registry firewall: removed"
  * (the SSH user needs root or passwordless sudo). The script travels on stdin of `sh -s`, so no
  * quoting of its text is needed.
  */
-export function renderAsRoot(script: string): string {
+export function renderAsRoot(script: string, purpose = "firewall"): string {
     return `if [ "$(id -u)" -eq 0 ]; then PRIVATE_REGISTRY_SUDO=; \\
 elif sudo -n true 2>/dev/null; then PRIVATE_REGISTRY_SUDO='sudo -n'; \\
-else echo "private-registry firewall: needs root or passwordless sudo" >&2; exit 1; fi
+else echo "private-registry ${purpose}: needs root or passwordless sudo" >&2; exit 1; fi
 $PRIVATE_REGISTRY_SUDO sh -s <<'PRIVATE_REGISTRY_SCRIPT'
 ${script}PRIVATE_REGISTRY_SCRIPT
 `;

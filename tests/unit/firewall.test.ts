@@ -7,35 +7,12 @@ import {
     renderFirewallRemoveScript,
     renderFirewallRuleset,
 } from "../../components/firewallRules";
-
-interface Registration {
-    type: string;
-    name: string;
-    parent: string;
-    deleteBeforeReplace: boolean;
-    inputs: Record<string, any>;
-}
+import { Registration, recordRegistrations } from "./support/registrations";
 
 const registrations: Registration[] = [];
 
 beforeAll(async () => {
-    await pulumi.runtime.setMocks({
-        newResource: (args) => ({ id: args.custom ? `${args.name}-id` : undefined, state: { ...args.inputs, stdout: "", stderr: "" } }),
-        call: () => ({}),
-    }, "private-registry", "test");
-    // Mocks don't show parents or resource options; read them off the registration request.
-    const monitor: any = pulumi.runtime.getMonitor();
-    const register = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req: any, callback: any) => {
-        registrations.push({
-            type: req.getType(),
-            name: req.getName(),
-            parent: req.getParent(),
-            deleteBeforeReplace: req.getDeletebeforereplace(),
-            inputs: pulumi.runtime.deserializeProperties(req.getObject()),
-        });
-        return register(req, callback);
-    };
+    await recordRegistrations(registrations);
 });
 
 function resolve<T>(output: pulumi.Output<T>): Promise<T> {

@@ -1,11 +1,9 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import {
-    clientTrustConfigProblems, configDeclarations, defaultStackConfig, PrivateRegistry, RegistryClientTrust, RegistryConfigError, registryEndpoints,
-    registrySettingsProblems, StackConfig, sshTargetProblems,
-} from "private-registry";
-import {
-    notificationStackConfigProblems, parseNotificationHeaders, pullThroughCacheStackConfigProblems, stackNotificationEndpoints, stackPullThroughCache,
+    clientTrustConfigProblems, configDeclarations, defaultStackConfig, notificationStackConfigProblems, parseNotificationHeaders, PrivateRegistry,
+    pullThroughCacheStackConfigProblems, RegistryClientTrust, RegistryConfigError, registryEndpoints, registrySettingsProblems,
+    sshTargetProblems, StackConfig, stackNotificationEndpoints, stackPullThroughCache,
 } from "private-registry";
 
 const config = new pulumi.Config();

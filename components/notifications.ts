@@ -1,4 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
+import { configDeclarations } from "./configDeclarations";
 
 /** One endpoint the registry sends its events to (distribution's `notifications.endpoints[]`). */
 export interface RegistryNotificationEndpointArgs {
@@ -26,15 +27,15 @@ export interface ResolvedNotificationEndpoint extends Omit<RegistryNotificationE
     readonly headers?: Record<string, string>;
 }
 
-/** Defaults of an endpoint's delivery settings. */
+/** Defaults of an endpoint's delivery settings, as Pulumi.yaml declares them for the stack's endpoint. */
 export const notificationEndpointDefaults = {
-    /** How long the registry waits for an answer. */
-    timeout: "5s",
-    /** Failed deliveries in a row before it backs off. */
-    threshold: 5,
-    /** How long it backs off. */
-    backoff: "10s",
-} as const;
+    /** How long one delivery may take (a Go duration). */
+    timeout: configDeclarations.notificationTimeout.default as string,
+    /** Failures in a row before the endpoint counts as down. */
+    threshold: configDeclarations.notificationThreshold.default as number,
+    /** Wait before retrying a down endpoint (a Go duration). */
+    backoff: configDeclarations.notificationBackoff.default as string,
+};
 
 /** Actions the registry reports events for. */
 export const notificationActions = ["pull", "push", "delete"] as const;

@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { RegistryCredentials } from "./credentials";
 import { FirewallConnectionArgs, RegistryFirewall } from "./firewall";
 import { metricsTarget, renderPrometheusScrapeConfig } from "./metrics";
-import { notificationEndpointProblems, RegistryNotificationEndpointArgs } from "./notifications";
-import { pullThroughCacheProblems, RegistryPullThroughCacheArgs } from "./pullThroughCache";
+import { RegistryNotificationEndpointArgs } from "./notifications";
+import { registryOptionProblems, RegistryPullThroughCacheArgs } from "./pullThroughCache";
 import { RegistryServer } from "./server";
 import { RegistryStorage } from "./storage";
 import { RegistryTls } from "./tls";
@@ -102,10 +102,7 @@ export class PrivateRegistry extends pulumi.ComponentResource {
     constructor(name: string, args: PrivateRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         // Before anything is registered, so bad input creates nothing.
         const s = validateRegistrySettings(privateRegistrySettings(args), (field) => `PrivateRegistryArgs.${field}`);
-        const optionProblems = [
-            ...notificationEndpointProblems(args.notificationEndpoints ?? []),
-            ...pullThroughCacheProblems(args.pullThroughCache, { ...s, notificationEndpoints: args.notificationEndpoints }),
-        ].map(([field, problem, fix]) => `PrivateRegistryArgs.${field}: ${problem}. Fix: ${fix}`);
+        const optionProblems = registryOptionProblems("PrivateRegistryArgs", args.notificationEndpoints, args.pullThroughCache, s);
         if (optionProblems.length > 0) throw new RegistryConfigError(optionProblems);
         super("private-registry:index:PrivateRegistry", name, {}, opts);
 

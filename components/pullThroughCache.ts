@@ -1,6 +1,6 @@
 import * as crypto from "crypto";
 import type * as pulumi from "@pulumi/pulumi";
-import type { RegistryNotificationEndpointArgs } from "./notifications";
+import { notificationEndpointProblems, RegistryNotificationEndpointArgs } from "./notifications";
 
 /** The upstream registry a pull-through cache serves (distribution's `proxy` section). */
 export interface RegistryPullThroughCacheArgs {
@@ -77,6 +77,22 @@ export function caCertificateProblem(pem: string): string | undefined {
     } catch {
         return "is not a PEM certificate";
     }
+}
+
+/**
+ * Problems with a registry's notification endpoints and pull-through cache, as messages naming
+ * `<argsName>.<field>` and the fix; the components check them before registering anything.
+ */
+export function registryOptionProblems(
+    argsName: string,
+    notificationEndpoints: readonly RegistryNotificationEndpointArgs[] | undefined,
+    cache: RegistryPullThroughCacheArgs | undefined,
+    registry: Omit<PullThroughCacheContext, "notificationEndpoints">,
+): string[] {
+    return [
+        ...notificationEndpointProblems(notificationEndpoints ?? []),
+        ...pullThroughCacheProblems(cache, { ...registry, notificationEndpoints }),
+    ].map(([field, problem, fix]) => `${argsName}.${field}: ${problem}. Fix: ${fix}`);
 }
 
 /**

@@ -5,8 +5,8 @@ import {
     registryConfigDir, registryContainerPort, registryDataDir, registryDebugPort, registryFiles, registryRuntimeEnv, renderRegistryConfig,
 } from "./registryConfig";
 import { metricsAddressProblem } from "./metrics";
-import { notificationEndpointProblems, RegistryNotificationEndpointArgs } from "./notifications";
-import { pullThroughCacheProblems, RegistryPullThroughCacheArgs, upstreamCaEnv } from "./pullThroughCache";
+import { RegistryNotificationEndpointArgs } from "./notifications";
+import { registryOptionProblems, RegistryPullThroughCacheArgs, upstreamCaEnv } from "./pullThroughCache";
 import { initConfigMount, registryFilesDigest, registryUploads, renderInitScript } from "./serverFiles";
 import { defaultRegistrySettings, RegistryConfigError } from "./validation";
 
@@ -75,12 +75,9 @@ export class RegistryServer extends pulumi.ComponentResource {
         // Before anything is registered: a wildcard or public address would publish unauthenticated metrics.
         const metricsProblem = args.metricsBindAddress ? metricsAddressProblem(args.metricsBindAddress) : undefined;
         if (metricsProblem !== undefined) throw new Error(`RegistryServer: metricsBindAddress ${metricsProblem}`);
-        const optionProblems = [
-            ...notificationEndpointProblems(args.notificationEndpoints ?? []),
-            ...pullThroughCacheProblems(args.pullThroughCache, {
-                hostnames: [], ipAddresses: [], port: args.port ?? defaultRegistrySettings.port, notificationEndpoints: args.notificationEndpoints,
-            }),
-        ].map(([field, problem, fix]) => `RegistryServerArgs.${field}: ${problem}. Fix: ${fix}`);
+        const optionProblems = registryOptionProblems("RegistryServerArgs", args.notificationEndpoints, args.pullThroughCache, {
+            hostnames: [], ipAddresses: [], port: args.port ?? defaultRegistrySettings.port,
+        });
         if (optionProblems.length > 0) throw new RegistryConfigError(optionProblems);
         super("private-registry:index:RegistryServer", name, {}, opts);
         const containerName = args.containerName ?? defaultRegistrySettings.containerName;

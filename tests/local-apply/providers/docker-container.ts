@@ -1,8 +1,9 @@
 /**
  * docker:index/container:Container, following terraform-provider-docker's
  * resource_docker_container(_funcs).go: which properties are ForceNew, how create builds the
- * container, uploads files (a tar PUT to "/" before start), starts it, waits for health,
- * attaches; what update can change in place; how delete stops and removes.
+ * container, connects its networksAdvanced, uploads files (a tar PUT to "/" before start),
+ * starts it, waits for health, attaches; what update can change in place; how delete stops and
+ * removes.
  */
 import * as fs from "fs";
 import type Docker from "dockerode";
@@ -88,6 +89,20 @@ export const containerSchema: Schema = {
   logDriver: F,
   logOpts: { forceNew: true, map: true },
   networkMode: { forceNew: true, default: "bridge" },
+  networksAdvanced: {
+    forceNew: true,
+    set: true,
+    items: {
+      name: F,
+      aliases: { forceNew: true, set: true },
+      ipv4Address: F,
+      ipv6Address: F,
+      linkLocalIps: { forceNew: true, set: true },
+      macAddress: F,
+      driverOpts: { forceNew: true, set: true },
+      gwPriority: F,
+    },
+  },
   pidMode: F,
   ipcMode: F,
   usernsMode: F,
@@ -160,6 +175,57 @@ function validate(inputs: Props): void {
   for (const c of knownElements<string>(inputs.command)) {
     if (c === "") throw new Error("values for command may not be empty");
   }
+  for (const n of knownElements<NetworkAdvanced>(inputs.networksAdvanced)) {
+    if (typeof n.gwPriority === "number" && n.gwPriority < 0) throw new Error(`'${n.gwPriority}' cannot be lower than 0`);
+  }
+}
+
+type NetworkAdvanced = {
+  name: string;
+  aliases?: string[];
+  ipv4Address?: string;
+  ipv6Address?: string;
+  linkLocalIps?: string[];
+  macAddress?: string;
+  driverOpts?: string[];
+  gwPriority?: number;
+};
+
+/** The EndpointSettings the provider sends to NetworkConnect for one networksAdvanced entry. */
+export function endpointConfig(n: NetworkAdvanced): Record<string, unknown> {
+  return {
+    Aliases: n.aliases ?? [],
+    IPAMConfig: { IPv4Address: n.ipv4Address ?? "", IPv6Address: n.ipv6Address ?? "", LinkLocalIPs: n.linkLocalIps ?? [] },
+    MacAddress: n.macAddress ?? "",
+    // "k=v" entries; one without "=" is skipped, as stringSetToMapStringString does.
+    DriverOpts: Object.fromEntries(
+      (n.driverOpts ?? []).flatMap((o) => {
+        const i = o.indexOf("=");
+        return i < 0 ? [] : [[o.substring(0, i), o.substring(i + 1)]];
+      }),
+    ),
+    GwPriority: n.gwPriority ?? 0,
+  };
+}
+
+/**
+ * Endpoint settings the daemon did not take: Docker ignores a connect to a network the
+ * container is already on (its networkMode), so that entry's aliases and addresses are lost.
+ */
+export function droppedEndpointSettings(
+  wanted: NetworkAdvanced[],
+  networks: Record<string, { NetworkID?: string; Aliases?: string[] | null; IPAMConfig?: { IPv4Address?: string; IPv6Address?: string } | null }>,
+): { network: string; missing: string[] }[] {
+  const out: { network: string; missing: string[] }[] = [];
+  for (const w of wanted) {
+    const ep = Object.entries(networks).find(([name, e]) => name === w.name || (!!e.NetworkID && e.NetworkID.startsWith(w.name)))?.[1];
+    const missing: string[] = [];
+    for (const a of w.aliases ?? []) if (!(ep?.Aliases ?? []).includes(a)) missing.push(`alias ${a}`);
+    if (w.ipv4Address && ep?.IPAMConfig?.IPv4Address !== w.ipv4Address) missing.push(`ipv4Address ${w.ipv4Address}`);
+    if (w.ipv6Address && ep?.IPAMConfig?.IPv6Address !== w.ipv6Address) missing.push(`ipv6Address ${w.ipv6Address}`);
+    if (missing.length) out.push({ network: w.name, missing });
+  }
+  return out;
 }
 
 function buildCreateOptions(inputs: Props, imageId: string): Docker.ContainerCreateOptions {
@@ -307,7 +373,8 @@ async function containerLogs(c: Docker.Container, tty: boolean, tail?: number): 
 async function readOutputs(docker: Docker, id: string, inputs: Props, extra: Props): Promise<Props> {
   const info = await docker.getContainer(id).inspect();
   const nets = info.NetworkSettings?.Networks ?? {};
-  const networkData = Object.entries(nets).map(([networkName, n]) => ({
+  // network_data, which Pulumi's schema names networkDatas.
+  const networkDatas = Object.entries(nets).map(([networkName, n]) => ({
     networkName,
     ipAddress: n.IPAddress,
     ipPrefixLength: n.IPPrefixLen,
@@ -325,7 +392,7 @@ async function readOutputs(docker: Docker, id: string, inputs: Props, extra: Pro
     entrypoints: inputs.entrypoints ?? info.Config.Entrypoint ?? [],
     logDriver: inputs.logDriver ?? info.HostConfig.LogConfig?.Type,
     bridge: "",
-    networkData,
+    networkDatas,
     ...extra,
   };
   if (inputs.ports && info.State.Running) {
@@ -395,6 +462,38 @@ export const container: ResourceHandler = {
       const outs = await readOutputs(docker, id, inputs, {}).catch(() => ({ ...inputs }));
       throw new PartialCreateError(msg, id, outs);
     };
+
+    // As the provider's Create: the container is made on networkMode (default "bridge", never an
+    // EndpointsConfig); with networksAdvanced it is then disconnected from "bridge" (an error
+    // saying it is not connected to the network bridge is ignored) and connected to every entry,
+    // before uploads and start. An entry naming the networkMode network is connected again: the
+    // daemon ignores that second connect, and its aliases with it (noted below).
+    const advanced = (inputs.networksAdvanced as NetworkAdvanced[] | undefined) ?? [];
+    if (advanced.length) {
+      try {
+        await docker.getNetwork("bridge").disconnect({ Container: id, Force: false });
+      } catch (e) {
+        const msg = dockerMessage(e);
+        if (!msg.toLowerCase().includes("is not connected to the network bridge")) await partial(`Unable to disconnect the default network: ${msg}`);
+      }
+      for (const n of advanced) {
+        try {
+          await docker.getNetwork(n.name).connect({ Container: id, EndpointConfig: endpointConfig(n) });
+        } catch (e) {
+          await partial(`Unable to connect to network '${n.name}': ${dockerMessage(e)}`);
+        }
+      }
+      const nets = (await c.inspect()).NetworkSettings?.Networks ?? {};
+      for (const d of droppedEndpointSettings(advanced, nets)) {
+        const why =
+          d.network === inputs.networkMode
+            ? `: the container already joined it through networkMode, and Docker ignores a second connect to the ` +
+              `same network (the docker provider sends it and reports no error). List the network only in ` +
+              `networksAdvanced (networkMode left at "bridge") for its aliases to take effect`
+            : "";
+        ctx.log(`note: ${ctx.name}: the daemon did not apply ${d.missing.join(", ")} on network ${d.network}${why}`);
+      }
+    }
 
     for (const u of (inputs.uploads as Upload[] | undefined) ?? []) {
       const content = uploadContent(u);

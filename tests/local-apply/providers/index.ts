@@ -4,6 +4,7 @@ import type { ResourceHandler } from "../types";
 import { localCommand, remoteCommand, remoteCopyRefusal } from "./command";
 import { container } from "./docker-container";
 import { remoteImage, volume } from "./docker-image-volume";
+import { network } from "./docker-network";
 import { providerHandlers } from "./pulumi-providers";
 import { randomBytes, randomId, randomPassword, randomStringHandler } from "./random";
 import { certRequest, locallySignedCert, privateKey, selfSignedCert } from "./tls";
@@ -13,6 +14,7 @@ for (const h of [
   ...providerHandlers,
   remoteImage,
   volume,
+  network,
   container,
   privateKey,
   selfSignedCert,

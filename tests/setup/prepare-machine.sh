@@ -4,8 +4,9 @@
 #
 #  1. installs the Debian packages the suites use (only the missing ones);
 #  2. starts dockerd in the background when `docker info` does not answer;
-#  3. builds a local stand-in for the stack's pinned registry image (no image can be
-#     pulled here), tagged with the name:tag of `private-registry:image` in Pulumi.yaml.
+#  3. builds local stand-ins for the stack's pinned registry and front (HAProxy) images
+#     (no image can be pulled here), tagged with the name:tag of `private-registry:image`
+#     and `private-registry:frontImage` in Pulumi.yaml.
 #
 # Usage: bash tests/setup/prepare-machine.sh
 set -euo pipefail
@@ -17,7 +18,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # ---- 1. packages ------------------------------------------------------------------
-PACKAGES=(docker.io docker-registry busybox-static skopeo apache2-utils wrk nftables iproute2 curl openssl prometheus shellcheck)
+PACKAGES=(docker.io docker-registry busybox-static skopeo apache2-utils wrk nftables iproute2 curl openssl prometheus shellcheck haproxy cron)
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -47,74 +48,100 @@ if ! docker info >/dev/null 2>&1; then
   fi
 fi
 
-# ---- 3. stand-in registry image -----------------------------------------------------
-# The reference is the default of private-registry:image in Pulumi.yaml, e.g.
+# ---- 3. stand-in images -------------------------------------------------------------
+# A reference is the default of a key in Pulumi.yaml, e.g.
 #   registry:2.8.3@sha256:a3d8...  ->  stand-in tag registry:2.8.3
-IMAGE_REF="$(cd "$ROOT" && node -e '
+default_of() {
+  (cd "$ROOT" && node -e '
   const YAML = require("yaml"); const fs = require("fs");
   const doc = YAML.parse(fs.readFileSync(process.argv[1], "utf8"));
-  const v = doc && doc.config && doc.config["private-registry:image"];
+  const v = doc && doc.config && doc.config[process.argv[2]];
   const d = v && typeof v === "object" ? v.default : v;
-  if (!d) { console.error("Pulumi.yaml has no default for private-registry:image"); process.exit(1); }
+  if (!d) { console.error("Pulumi.yaml has no default for " + process.argv[2]); process.exit(1); }
   process.stdout.write(String(d));
-' "$ROOT/Pulumi.yaml")"
-IMAGE_TAG="${IMAGE_REF%%@*}"
-case "$IMAGE_TAG" in
-  *:*) ;;
-  *) IMAGE_TAG="$IMAGE_TAG:latest" ;;
-esac
+' "$ROOT/Pulumi.yaml" "$1")
+}
 
-REGISTRY_BIN="$(command -v docker-registry || echo /usr/bin/docker-registry)"
 # busybox-static installs a statically linked /bin/busybox (no libraries needed in the image).
 BUSYBOX_BIN=/bin/busybox
 BUSYBOX_APPLETS=(sh ash wget chown chmod stat install cat ls echo test "[" sleep mkdir rm cp mv ln touch
   grep sed awk head tail id env ps kill nc true false printf date du df find xargs tr cut wc sort uniq
   hostname whoami basename dirname readlink realpath vi more less tee which sha256sum md5sum base64 tar
   gzip gunzip netstat ip ifconfig mount umount su uname)
-
 THIS_SCRIPT="${BASH_SOURCE[0]}"
-inputs_hash="$( {
-  echo "ref=$IMAGE_TAG"
-  # Contents only: the same script reached by another path must not rebuild the image.
-  ldd "$REGISTRY_BIN" 2>/dev/null | awk '/=>/ && $3 ~ /^\// {print $3} !/=>/ && $1 ~ /^\// {print $1}' | sort -u |
-    cat - <(printf '%s\n' "$REGISTRY_BIN" "$BUSYBOX_BIN" "$THIS_SCRIPT") | xargs -r sha256sum | cut -d' ' -f1
-} | sha256sum | cut -c1-32)"
 
-current_hash="$(docker image inspect --format '{{ index .Config.Labels "org.private-registry.stand-in-inputs" }}' "$IMAGE_TAG" 2>/dev/null || true)"
-if [ "$current_hash" != "$inputs_hash" ]; then
-  previous_id="$(docker image inspect --format '{{.Id}}' "$IMAGE_TAG" 2>/dev/null || true)"
-  say "building local stand-in image $IMAGE_TAG (from $REGISTRY_BIN and static busybox)"
-  say "note: the local stand-in is matched by name:tag ($IMAGE_TAG) because it cannot carry the official digest ${IMAGE_REF#*@}"
-  ctx="$(mktemp -d /tmp/registry-stand-in.XXXXXX)"
+libraries_of() {
+  ldd "$1" 2>/dev/null | awk '/=>/ && $3 ~ /^\// {print $3} !/=>/ && $1 ~ /^\// {print $1}' | sort -u
+}
+
+# build_stand_in <Pulumi.yaml key> <host binary> <path in the image> <hook>
+# The image holds the binary, its shared libraries and static busybox; the hook adds the
+# image's own files and its Dockerfile lines (to $ctx/Dockerfile.tail).
+build_stand_in() {
+  local key="$1" bin="$2" image_path="$3" hook="$4"
+  local ref tag inputs_hash current_hash previous_id out
+  ref="$(default_of "$key")"
+  tag="${ref%%@*}"
+  case "$tag" in *:*) ;; *) tag="$tag:latest" ;; esac
+  inputs_hash="$( {
+    echo "ref=$tag"
+    # Contents only: the same script reached by another path must not rebuild the image.
+    libraries_of "$bin" | cat - <(printf '%s\n' "$bin" "$BUSYBOX_BIN" "$THIS_SCRIPT") | xargs -r sha256sum | cut -d' ' -f1
+  } | sha256sum | cut -c1-32)"
+  current_hash="$(docker image inspect --format '{{ index .Config.Labels "org.private-registry.stand-in-inputs" }}' "$tag" 2>/dev/null || true)"
+  if [ "$current_hash" = "$inputs_hash" ]; then return 0; fi
+
+  previous_id="$(docker image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)"
+  say "building local stand-in image $tag (from $bin and static busybox)"
+  say "note: the local stand-in is matched by name:tag ($tag) because it cannot carry the official digest ${ref#*@}"
+  ctx="$(mktemp -d /tmp/stand-in.XXXXXX)"
   trap 'rm -rf "$ctx"' EXIT
-  mkdir -p "$ctx/rootfs/bin" "$ctx/rootfs/etc/docker/registry" "$ctx/rootfs/var/lib/registry" "$ctx/rootfs/tmp" \
-    "$ctx/rootfs/etc/ssl/certs" "$ctx/rootfs/root" "$ctx/rootfs/proc" "$ctx/rootfs/sys" "$ctx/rootfs/dev" \
-    "$ctx/rootfs/usr/bin" "$ctx/rootfs/sbin"
+  mkdir -p "$ctx/rootfs/bin" "$ctx/rootfs/tmp" "$ctx/rootfs/etc/ssl/certs" "$ctx/rootfs/root" "$ctx/rootfs/proc" \
+    "$ctx/rootfs/sys" "$ctx/rootfs/dev" "$ctx/rootfs/usr/bin" "$ctx/rootfs/sbin" "$ctx/rootfs$(dirname "$image_path")"
   chmod 1777 "$ctx/rootfs/tmp"
-  cp "$REGISTRY_BIN" "$ctx/rootfs/bin/registry"
+  cp "$bin" "$ctx/rootfs$image_path"
   cp "$BUSYBOX_BIN" "$ctx/rootfs/bin/busybox"
   for a in "${BUSYBOX_APPLETS[@]}"; do
     [ -e "$ctx/rootfs/bin/$a" ] || ln -s busybox "$ctx/rootfs/bin/$a"
   done
-  # Shared libraries of the registry binary (libc and the loader), at their own paths.
-  ldd "$REGISTRY_BIN" 2>/dev/null | awk '/=>/ && $3 ~ /^\// {print $3} !/=>/ && $1 ~ /^\// {print $1}' | sort -u |
-    while read -r lib; do
-      mkdir -p "$ctx/rootfs$(dirname "$lib")"
-      cp -L "$lib" "$ctx/rootfs$lib"
-    done
+  # Shared libraries of the binary (libc and the loader), at their own paths.
+  libraries_of "$bin" | while read -r lib; do
+    mkdir -p "$ctx/rootfs$(dirname "$lib")"
+    cp -L "$lib" "$ctx/rootfs$lib"
+  done
   if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
     cp /etc/ssl/certs/ca-certificates.crt "$ctx/rootfs/etc/ssl/certs/ca-certificates.crt"
   fi
-  cat >"$ctx/rootfs/etc/passwd" <<'EOF'
-root:x:0:0:root:/root:/bin/sh
-nobody:x:65534:65534:nobody:/:/sbin/nologin
-EOF
-  cat >"$ctx/rootfs/etc/group" <<'EOF'
-root:x:0:root
-nobody:x:65534:
-EOF
+  printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'nobody:x:65534:65534:nobody:/:/sbin/nologin' >"$ctx/rootfs/etc/passwd"
+  printf '%s\n' 'root:x:0:root' 'nobody:x:65534:' >"$ctx/rootfs/etc/group"
+  : >"$ctx/Dockerfile.tail"
+  "$hook" "$ctx"
+  {
+    echo "FROM scratch"
+    echo "COPY rootfs/ /"
+    echo "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    cat "$ctx/Dockerfile.tail"
+    echo "LABEL org.private-registry.stand-in=\"true\" org.private-registry.stand-in-for=\"$ref\" org.private-registry.stand-in-inputs=\"$inputs_hash\""
+  } >"$ctx/Dockerfile"
+  if ! out="$(DOCKER_BUILDKIT=0 docker build -q -t "$tag" "$ctx" 2>&1)"; then
+    echo "$out" >&2
+    say "docker build of the stand-in image $tag failed" >&2
+    exit 1
+  fi
+  rm -rf "$ctx"
+  trap - EXIT
+  say "built $tag ($(docker image inspect --format '{{.Id}}' "$tag"))"
+  # The stand-in this one replaced is now untagged; remove it unless a container still uses it.
+  if [ -n "$previous_id" ] && [ "$previous_id" != "$(docker image inspect --format '{{.Id}}' "$tag")" ]; then
+    docker image rm "$previous_id" >/dev/null 2>&1 || true
+  fi
+}
+
+registry_image_files() {
+  local ctx="$1"
+  mkdir -p "$ctx/rootfs/etc/docker/registry" "$ctx/rootfs/var/lib/registry"
   # Same as the official image's /entrypoint.sh.
-  cat >"$ctx/rootfs/entrypoint.sh" <<'EOF'
+  cat >"$ctx/rootfs/entrypoint.sh" <<'ENTRYPOINT'
 #!/bin/sh
 
 set -e
@@ -125,10 +152,10 @@ case "$1" in
 esac
 
 exec "$@"
-EOF
+ENTRYPOINT
   chmod 755 "$ctx/rootfs/entrypoint.sh"
   # Same as the official image's default /etc/docker/registry/config.yml.
-  cat >"$ctx/rootfs/etc/docker/registry/config.yml" <<'EOF'
+  cat >"$ctx/rootfs/etc/docker/registry/config.yml" <<'CONFIG'
 version: 0.1
 log:
   fields:
@@ -147,29 +174,17 @@ health:
     enabled: true
     interval: 10s
     threshold: 3
-EOF
-  cat >"$ctx/Dockerfile" <<EOF
-FROM scratch
-COPY rootfs/ /
-ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-VOLUME ["/var/lib/registry"]
-EXPOSE 5000
-ENTRYPOINT ["/entrypoint.sh"]
-CMD ["/etc/docker/registry/config.yml"]
-LABEL org.private-registry.stand-in="true" \\
-      org.private-registry.stand-in-for="$IMAGE_REF" \\
-      org.private-registry.stand-in-inputs="$inputs_hash"
-EOF
-  if ! out="$(DOCKER_BUILDKIT=0 docker build -q -t "$IMAGE_TAG" "$ctx" 2>&1)"; then
-    echo "$out" >&2
-    say "docker build of the stand-in image failed" >&2
-    exit 1
-  fi
-  rm -rf "$ctx"
-  trap - EXIT
-  say "built $IMAGE_TAG ($(docker image inspect --format '{{.Id}}' "$IMAGE_TAG"))"
-  # The stand-in this one replaced is now untagged; remove it unless a container still uses it.
-  if [ -n "$previous_id" ] && [ "$previous_id" != "$(docker image inspect --format '{{.Id}}' "$IMAGE_TAG")" ]; then
-    docker image rm "$previous_id" >/dev/null 2>&1 || true
-  fi
-fi
+CONFIG
+  printf '%s\n' 'VOLUME ["/var/lib/registry"]' 'EXPOSE 5000' 'ENTRYPOINT ["/entrypoint.sh"]' \
+    'CMD ["/etc/docker/registry/config.yml"]' >"$ctx/Dockerfile.tail"
+}
+
+# Like the official haproxy image: config in /usr/local/etc/haproxy, haproxy on PATH, SIGUSR1 to stop softly.
+haproxy_image_files() {
+  local ctx="$1"
+  mkdir -p "$ctx/rootfs/usr/local/etc/haproxy" "$ctx/rootfs/var/lib/haproxy"
+  printf '%s\n' 'STOPSIGNAL SIGUSR1' 'CMD ["haproxy", "-f", "/usr/local/etc/haproxy/haproxy.cfg"]' >"$ctx/Dockerfile.tail"
+}
+
+build_stand_in private-registry:image "$(command -v docker-registry || echo /usr/bin/docker-registry)" /bin/registry registry_image_files
+build_stand_in private-registry:frontImage "$(command -v haproxy || echo /usr/sbin/haproxy)" /usr/local/sbin/haproxy haproxy_image_files

@@ -33,13 +33,17 @@ const proxyPassword = config.get("proxyPassword");
 // All checks run before the first resource is declared, so bad config creates nothing, even in preview.
 const problems = [
     ...registrySettingsProblems(settings, key, pulumi.getStack() === "prod"),
-    ...(settings.firewallEnabled ? sshTargetProblems(sshHost, sshUser, key, sshHostKey, pulumi.getStack() === "prod") : []),
+    ...(settings.firewallEnabled || settings.maintenanceEnabled ? sshTargetProblems(sshHost, sshUser, key, sshHostKey, pulumi.getStack() === "prod") : []),
     ...clientTrustConfigProblems(clientTrustLocal, clientTrustContainerd, key),
     ...notificationStackConfigProblems(notificationConfig, notificationHeadersText, key),
     ...pullThroughCacheStackConfigProblems(cacheConfig, proxyPassword, { ...settings, notificationEndpoints: stackNotificationEndpoints(notificationConfig) }, key),
 ];
 if (!/^(unix|ssh|tcp):\/\/\S+$/.test(dockerHost)) {
     problems.push(`${key("dockerHost")}: "${dockerHost}" is not a Docker host URL. Fix: pulumi config set ${key("dockerHost")} unix:///var/run/docker.sock (or ssh://user@host)`);
+}
+// The maintenance script drives the Docker host's engine with its own docker CLI, so it must run there.
+if (settings.maintenanceEnabled && !dockerHost.startsWith("unix://") && sshHost === "") {
+    problems.push(`${key("sshHost")}: is empty, but dockerHost ${dockerHost} is another machine and the maintenance script must be installed there. Fix: pulumi config set ${key("sshHost")} <that host>, or pulumi config set ${key("maintenanceEnabled")} false`);
 }
 if (problems.length > 0) {
     throw new RegistryConfigError(problems);
@@ -53,7 +57,7 @@ const registry = new PrivateRegistry("registry", {
     protectData,
     notificationEndpoints: stackNotificationEndpoints(notificationConfig, notificationHeadersText === undefined ? undefined : pulumi.secret(parseNotificationHeaders(notificationHeadersText)!)),
     pullThroughCache: stackPullThroughCache(cacheConfig, proxyPassword === undefined ? undefined : pulumi.secret(proxyPassword)),
-    firewallConnection: settings.firewallEnabled && sshHost !== ""
+    hostConnection: (settings.firewallEnabled || settings.maintenanceEnabled) && sshHost !== ""
         ? {
             host: sshHost,
             user: sshUser,
@@ -83,3 +87,4 @@ export const dataVolume = registry.dataVolume;
 export const containerName = registry.containerName;
 export const metricsEndpoint = registry.metricsEndpoint;
 export const prometheusScrapeConfig = registry.prometheusScrapeConfig;
+export const maintenanceScript = registry.maintenanceScript;

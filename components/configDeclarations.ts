@@ -50,6 +50,20 @@ export interface StackConfig {
     metricsBindAddress: string;
     /** Host port the metrics are published on when metricsBindAddress is set; the firewall keeps it closed on the public interface. */
     metricsPort: number;
+    /** Run garbage collection and backups with pulls served throughout. The registry port is published by a front (HAProxy, TCP pass-through) that moves new connections to a read-only standby registry while the writable one is stopped for the work, and a maintenance script (gc, backup, restore, list) is installed on the Docker host with cron schedules. Off publishes the registry directly and installs nothing on the host. */
+    maintenanceEnabled: boolean;
+    /** HAProxy image of the front, pinned by digest. */
+    frontImage: string;
+    /** When garbage collection runs, as a cron schedule in the Docker host's time zone (five fields, e.g. "0 3 * * 0" for Sundays at 03:00); empty schedules none. */
+    maintenanceGcSchedule: string;
+    /** Garbage collection also deletes manifests no tag points at (images whose tag was pushed again). Off by default because distribution 2.8 then also deletes the platform manifests of multi-platform images. */
+    maintenanceGcDeleteUntagged: boolean;
+    /** When a backup of the data volume runs, as a cron schedule in the Docker host's time zone (e.g. "30 2 * * *" for 02:30 daily); empty schedules none. */
+    maintenanceBackupSchedule: string;
+    /** Absolute directory on the Docker host backups are written to, one archive (and its .sha256) per backup, named after the container and the time. */
+    maintenanceBackupDir: string;
+    /** Backups kept in maintenanceBackupDir (1-1000); each successful backup removes the older ones. */
+    maintenanceBackupRetention: number;
     /** Install host firewall rules that leave only the registry port and SSH open. */
     firewallEnabled: boolean;
     /** The host's public network interface the firewall rules apply to. */
@@ -60,11 +74,11 @@ export interface StackConfig {
     sshAllowedCidrs: string[];
     /** SSH port left open by the firewall. */
     sshPort: number;
-    /** Host the firewall commands run on over SSH; empty runs them on the local machine. */
+    /** The Docker host, reached over SSH, that the host commands (firewall rules, installing the maintenance script) run on; empty runs them on the local machine. */
     sshHost: string;
-    /** SSH user for the firewall commands (needs root or passwordless sudo). */
+    /** SSH user for the host commands (the firewall needs root or passwordless sudo; the maintenance script needs a user Docker lets in). */
     sshUser: string;
-    /** Public host key of sshHost as known_hosts shows it (e.g. ssh-ed25519 AAAA...); the firewall commands refuse any other host. Required with sshHost on the prod stack. */
+    /** Public host key of sshHost as known_hosts shows it (e.g. ssh-ed25519 AAAA...); the host commands refuse any other host. Required with sshHost on the prod stack. */
     sshHostKey: string;
     /** Make the machine running Pulumi trust the registry's CA, as Docker's /etc/docker/certs.d/<host>:<port>/ca.crt for every hostname and IP address; destroy removes it. */
     clientTrustLocal: boolean;
@@ -126,14 +140,21 @@ export const configDeclarations: { readonly [K in keyof StackConfig]: ConfigDecl
     goGcPercent: { type: "integer", default: 400, description: "GOGC of the registry process (25-10000). The heap is also held under three quarters of memoryLimitMb (GOMEMLIMIT), whatever this is." },
     metricsBindAddress: { type: "string", default: "", description: "Host address the registry's debug server (Prometheus metrics, health, Go profiling; no authentication) is published on, for monitoring; a loopback or private address, never a wildcard. Empty keeps it inside the container." },
     metricsPort: { type: "integer", default: 5001, description: "Host port the metrics are published on when metricsBindAddress is set; the firewall keeps it closed on the public interface." },
+    maintenanceEnabled: { type: "boolean", default: true, description: "Run garbage collection and backups with pulls served throughout. The registry port is published by a front (HAProxy, TCP pass-through) that moves new connections to a read-only standby registry while the writable one is stopped for the work, and a maintenance script (gc, backup, restore, list) is installed on the Docker host with cron schedules. Off publishes the registry directly and installs nothing on the host." },
+    frontImage: { type: "string", default: "haproxy:3.0-alpine@sha256:56b887da77428b7a6621e59e480cdbd330cc805c22d3cedb66ceea76ffdea2c6", description: "HAProxy image of the front, pinned by digest." },
+    maintenanceGcSchedule: { type: "string", default: "0 3 * * 0", description: "When garbage collection runs, as a cron schedule in the Docker host's time zone (five fields, e.g. \"0 3 * * 0\" for Sundays at 03:00); empty schedules none." },
+    maintenanceGcDeleteUntagged: { type: "boolean", default: false, description: "Garbage collection also deletes manifests no tag points at (images whose tag was pushed again). Off by default because distribution 2.8 then also deletes the platform manifests of multi-platform images." },
+    maintenanceBackupSchedule: { type: "string", default: "30 2 * * *", description: "When a backup of the data volume runs, as a cron schedule in the Docker host's time zone (e.g. \"30 2 * * *\" for 02:30 daily); empty schedules none." },
+    maintenanceBackupDir: { type: "string", default: "/var/backups/private-registry", description: "Absolute directory on the Docker host backups are written to, one archive (and its .sha256) per backup, named after the container and the time." },
+    maintenanceBackupRetention: { type: "integer", default: 7, description: "Backups kept in maintenanceBackupDir (1-1000); each successful backup removes the older ones." },
     firewallEnabled: { type: "boolean", default: false, description: "Install host firewall rules that leave only the registry port and SSH open." },
     publicInterface: { type: "string", default: "eth0", description: "The host's public network interface the firewall rules apply to." },
     registryAllowedCidrs: { type: "array", default: [], description: "Source CIDRs allowed to reach the registry port through the firewall (required when it is on)." },
     sshAllowedCidrs: { type: "array", default: [], description: "Source CIDRs allowed to reach SSH through the firewall (required when it is on; 0.0.0.0/0 and ::/0 are refused)." },
     sshPort: { type: "integer", default: 22, description: "SSH port left open by the firewall." },
-    sshHost: { type: "string", default: "", description: "Host the firewall commands run on over SSH; empty runs them on the local machine." },
-    sshUser: { type: "string", default: "root", description: "SSH user for the firewall commands (needs root or passwordless sudo)." },
-    sshHostKey: { type: "string", default: "", description: "Public host key of sshHost as known_hosts shows it (e.g. ssh-ed25519 AAAA...); the firewall commands refuse any other host. Required with sshHost on the prod stack." },
+    sshHost: { type: "string", default: "", description: "The Docker host, reached over SSH, that the host commands (firewall rules, installing the maintenance script) run on; empty runs them on the local machine." },
+    sshUser: { type: "string", default: "root", description: "SSH user for the host commands (the firewall needs root or passwordless sudo; the maintenance script needs a user Docker lets in)." },
+    sshHostKey: { type: "string", default: "", description: "Public host key of sshHost as known_hosts shows it (e.g. ssh-ed25519 AAAA...); the host commands refuse any other host. Required with sshHost on the prod stack." },
     clientTrustLocal: { type: "boolean", default: false, description: "Make the machine running Pulumi trust the registry's CA, as Docker's /etc/docker/certs.d/<host>:<port>/ca.crt for every hostname and IP address; destroy removes it." },
     clientTrustContainerd: { type: "boolean", default: false, description: "With clientTrustLocal, also write containerd's hosts.toml and ca.crt under /etc/containerd/certs.d/<host>:<port>/." },
     notificationUrl: { type: "string", default: "", description: "URL (https, or http inside a trusted network) the registry POSTs an event to on every push, pull and delete, e.g. a scanner's adapter; empty sends none. Header values go in the secret key notificationHeaders." },

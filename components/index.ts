@@ -14,3 +14,7 @@ export * from "./metrics";
 export * from "./clientTrust";
 export * from "./notifications";
 export * from "./pullThroughCache";
+export * from "./front";
+export * from "./frontConfig";
+export * from "./maintenance";
+export * from "./maintenanceScript";

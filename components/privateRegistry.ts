@@ -1,10 +1,13 @@
+import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { RegistryCredentials } from "./credentials";
 import { FirewallConnectionArgs, RegistryFirewall } from "./firewall";
 import { metricsTarget, renderPrometheusScrapeConfig } from "./metrics";
 import { RegistryNotificationEndpointArgs } from "./notifications";
 import { registryOptionProblems, RegistryPullThroughCacheArgs } from "./pullThroughCache";
-import { RegistryServer } from "./server";
+import { RegistryFront } from "./front";
+import { RegistryMaintenance } from "./maintenance";
+import { RegistryServer, RegistryServerArgs } from "./server";
 import { RegistryStorage } from "./storage";
 import { RegistryTls } from "./tls";
 import { defaultRegistrySettings, RegistryConfigError, RegistrySettings, validateRegistrySettings } from "./validation";
@@ -57,6 +60,20 @@ export interface PrivateRegistryArgs {
     readonly metricsBindAddress?: string;
     /** Host port the metrics are published on when metricsBindAddress is set; the firewall keeps it closed on the public interface. Default: 5001. */
     readonly metricsPort?: number;
+    /** Run garbage collection and backups with pulls served throughout. The registry port is published by a front (HAProxy, TCP pass-through) that moves new connections to a read-only standby registry while the writable one is stopped for the work, and a maintenance script (gc, backup, restore, list) is installed on the Docker host with cron schedules. Off publishes the registry directly and installs nothing on the host. Default: true. */
+    readonly maintenanceEnabled?: boolean;
+    /** HAProxy image of the front, pinned by digest. Default: "haproxy:3.0-alpine@sha256:56b887da77428b7a6621e59e480cdbd330cc805c22d3cedb66ceea76ffdea2c6". */
+    readonly frontImage?: string;
+    /** When garbage collection runs, as a cron schedule in the Docker host's time zone (five fields, e.g. "0 3 * * 0" for Sundays at 03:00); empty schedules none. Default: "0 3 * * 0". */
+    readonly maintenanceGcSchedule?: string;
+    /** Garbage collection also deletes manifests no tag points at (images whose tag was pushed again). Off by default because distribution 2.8 then also deletes the platform manifests of multi-platform images. Default: false. */
+    readonly maintenanceGcDeleteUntagged?: boolean;
+    /** When a backup of the data volume runs, as a cron schedule in the Docker host's time zone (e.g. "30 2 * * *" for 02:30 daily); empty schedules none. Default: "30 2 * * *". */
+    readonly maintenanceBackupSchedule?: string;
+    /** Absolute directory on the Docker host backups are written to, one archive (and its .sha256) per backup, named after the container and the time. Default: "/var/backups/private-registry". */
+    readonly maintenanceBackupDir?: string;
+    /** Backups kept in maintenanceBackupDir (1-1000); each successful backup removes the older ones. Default: 7. */
+    readonly maintenanceBackupRetention?: number;
     /** Install host firewall rules that leave only the registry port and SSH open. Default: false. */
     readonly firewallEnabled?: boolean;
     /** The host's public network interface the firewall rules apply to. Default: "eth0". */
@@ -67,7 +84,12 @@ export interface PrivateRegistryArgs {
     readonly sshAllowedCidrs?: string[];
     /** SSH port left open by the firewall. Default: 22. */
     readonly sshPort?: number;
-    /** SSH connection the firewall commands run over; without one they run on the machine running Pulumi. Default: none. */
+    /** SSH connection to the Docker host that the host commands (firewall rules, the maintenance script) run over; without one they run on the machine running Pulumi. Default: none. */
+    readonly hostConnection?: FirewallConnectionArgs;
+    /**
+     * SSH connection the firewall commands run over, when hostConnection is not set. Default: none.
+     * @deprecated Use hostConnection, which the maintenance script's install uses too.
+     */
     readonly firewallConnection?: FirewallConnectionArgs;
     /** Endpoints the registry sends an event to on every push, pull and delete, e.g. a scanner's adapter. Default: []. */
     readonly notificationEndpoints?: RegistryNotificationEndpointArgs[];
@@ -77,7 +99,7 @@ export interface PrivateRegistryArgs {
 
 /** Fills in defaults; the result is what validation checks and the children get. */
 export function privateRegistrySettings(args: PrivateRegistryArgs): RegistrySettings {
-    const { firewallConnection: _connection, protectData: _protect, notificationEndpoints: _endpoints, pullThroughCache: _cache, ...rest } = args;
+    const { firewallConnection: _connection, hostConnection: _hostConnection, protectData: _protect, notificationEndpoints: _endpoints, pullThroughCache: _cache, ...rest } = args;
     const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
     return { ...defaultRegistrySettings, ...defined };
 }
@@ -98,6 +120,8 @@ export class PrivateRegistry extends pulumi.ComponentResource {
     public readonly metricsEndpoint: pulumi.Output<string>;
     /** A Prometheus scrape_configs block for the metrics (YAML); empty when metricsBindAddress is empty. */
     public readonly prometheusScrapeConfig: pulumi.Output<string>;
+    /** The maintenance script installed on the Docker host (gc, backup, restore, list); empty when maintenanceEnabled is off. */
+    public readonly maintenanceScript: pulumi.Output<string>;
 
     constructor(name: string, args: PrivateRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         // Before anything is registered, so bad input creates nothing.
@@ -119,6 +143,7 @@ export class PrivateRegistry extends pulumi.ComponentResource {
         const credentials = new RegistryCredentials(`${name}-credentials`, { usernames: s.users, bcryptCost: s.bcryptCost }, { parent: this });
         const storage = new RegistryStorage(`${name}-storage`, { volumeName: s.dataVolumeName, protect: args.protectData ?? true }, { parent: this });
         const publishMetrics = s.metricsBindAddress !== "";
+        const hostConnection = args.hostConnection ?? args.firewallConnection;
         // Rules first, so the port is never published unfiltered.
         const firewall = s.firewallEnabled
             ? new RegistryFirewall(`${name}-firewall`, {
@@ -128,10 +153,10 @@ export class PrivateRegistry extends pulumi.ComponentResource {
                 sshPort: s.sshPort,
                 sshAllowedCidrs: s.sshAllowedCidrs,
                 metricsPort: publishMetrics ? s.metricsPort : undefined,
-                connection: args.firewallConnection,
+                connection: hostConnection,
             }, { parent: this })
             : undefined;
-        const server = new RegistryServer(`${name}-server`, {
+        const serverArgs: RegistryServerArgs = {
             image: s.image,
             containerName: s.containerName,
             dataVolumeName: storage.volumeName,
@@ -149,13 +174,63 @@ export class PrivateRegistry extends pulumi.ComponentResource {
             metricsPort: s.metricsPort,
             notificationEndpoints: args.notificationEndpoints,
             pullThroughCache: args.pullThroughCache,
-        }, { parent: this, dependsOn: firewall ? [firewall] : [] });
+        };
+        const afterFirewall = { parent: this, dependsOn: firewall ? [firewall] : [] };
+
+        let server: RegistryServer;
+        let maintenanceScript: pulumi.Output<string> = pulumi.output("");
+        if (s.maintenanceEnabled) {
+            // The registries share a network of their own with the front, which alone publishes the port.
+            const network = new docker.Network(`${name}-network`, {
+                name: `${s.containerName}-net`,
+                labels: [{ label: "private-registry.role", value: "network" }],
+            }, { parent: this });
+            const primaryHost = `${s.containerName}-primary`;
+            const standbyHost = `${s.containerName}-standby`;
+            server = new RegistryServer(`${name}-server`, {
+                ...serverArgs, networkName: network.name, networkAlias: primaryHost, publishPort: false,
+            }, afterFirewall);
+            const standby = new RegistryServer(`${name}-standby`, {
+                ...serverArgs, containerName: standbyHost, networkName: network.name, standby: true,
+            }, { parent: this });
+            const front = new RegistryFront(`${name}-front`, {
+                image: s.frontImage,
+                containerName: `${s.containerName}-front`,
+                networkName: network.name,
+                primaryHost,
+                standbyHost,
+                verifyHostname: s.hostnames[0],
+                tlsCertPem: tls.serverCertPem,
+                tlsKeyPem: tls.serverKeyPem,
+                caCertPem: tls.caCertPem,
+                port: s.port,
+                bindAddress: s.bindAddress,
+            }, { parent: this, dependsOn: [server, ...(firewall ? [firewall] : [])] });
+            const maintenance = new RegistryMaintenance(`${name}-maintenance`, {
+                primaryContainer: server.containerName,
+                standbyContainer: standby.containerName,
+                frontContainer: front.containerName,
+                dataVolume: storage.volumeName,
+                configVolume: server.configVolumeName,
+                image: s.image,
+                gcSchedule: s.maintenanceGcSchedule,
+                gcDeleteUntagged: s.maintenanceGcDeleteUntagged,
+                backupSchedule: s.maintenanceBackupSchedule,
+                backupDir: s.maintenanceBackupDir,
+                backupRetention: s.maintenanceBackupRetention,
+                connection: hostConnection,
+            }, { parent: this });
+            maintenanceScript = maintenance.scriptName;
+        } else {
+            server = new RegistryServer(`${name}-server`, serverArgs, afterFirewall);
+        }
 
         this.endpoint = pulumi.output(`${s.hostnames[0]}:${s.port}`);
         this.caCertPem = tls.caCertPem;
         this.credentials = credentials.passwords;
         this.dataVolume = storage.volumeName;
         this.containerName = server.containerName;
+        this.maintenanceScript = maintenanceScript;
         const endpoint = `${s.hostnames[0]}:${s.port}`;
         const metricsEndpoint = publishMetrics ? metricsTarget(s.metricsBindAddress, s.metricsPort) : "";
         this.metricsEndpoint = pulumi.output(metricsEndpoint);
@@ -174,6 +249,7 @@ export class PrivateRegistry extends pulumi.ComponentResource {
             credentials: this.credentials,
             dataVolume: this.dataVolume,
             containerName: this.containerName,
+            maintenanceScript: this.maintenanceScript,
         });
     }
 }

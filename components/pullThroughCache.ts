@@ -66,6 +66,8 @@ export interface PullThroughCacheContext {
     readonly port: number;
     /** The registry's notification endpoints. */
     readonly notificationEndpoints?: readonly Pick<RegistryNotificationEndpointArgs, "name" | "ignoredActions">[];
+    /** Whether the registry runs with maintenance windows (front, standby, gc and backup). */
+    readonly maintenanceEnabled?: boolean;
 }
 
 /** Why a PEM is not a CA certificate, or undefined. */
@@ -138,6 +140,10 @@ export function pullThroughCacheProblems(cache: RegistryPullThroughCacheArgs | u
     if (typeof cache.caCertPem === "string" && cache.caCertPem !== "") {
         const problem = caCertificateProblem(cache.caCertPem);
         if (problem) problems.push(["pullThroughCache.caCertPem", problem, "give the PEM of the CA that signed the upstream's certificate (its ca.crt)"]);
+    }
+    if (context.maintenanceEnabled) {
+        problems.push(["maintenanceEnabled", "is on, but a pull-through cache expires its own blobs and holds nothing that needs a backup, and its read-only standby could not fill misses from the upstream",
+            "turn maintenance off for the cache (pulumi config set maintenanceEnabled false; in code maintenanceEnabled: false)"]);
     }
     // An endpoint that ignores pulls only waits for pushes and deletes, which a cache refuses.
     (context.notificationEndpoints ?? []).forEach((e, i) => {

@@ -43,7 +43,12 @@ export interface RegistryConfigOptions {
     readonly notificationEndpoints?: readonly ResolvedNotificationEndpoint[];
     /** The upstream when the registry is a pull-through cache, password resolved. Default: none. */
     readonly pullThroughCache?: ResolvedPullThroughCache;
+    /** Serve pulls only (storage.maintenance.readonly), as the standby does during a maintenance window. Default false. */
+    readonly readOnly?: boolean;
 }
+
+/** How long a stopping registry lets requests in flight finish (http.draintimeout). */
+export const registryDrainSeconds = 20;
 
 /**
  * The registry's config.yml. Every key used here means the same in distribution 2.8 and 3.x,
@@ -53,8 +58,12 @@ export function registryConfigObject(options: RegistryConfigOptions): Record<str
     const storage: Record<string, unknown> = {
         filesystem: { rootdirectory: registryDataDir },
         delete: { enabled: true },
-        // Unfinished uploads are removed after a week, so aborted pushes don't fill the disk.
-        maintenance: { uploadpurging: { enabled: true, age: "168h", interval: "24h", dryrun: false } },
+        // Unfinished uploads are removed after a week, so aborted pushes don't fill the disk; a
+        // read-only registry must not purge what the writable one is still receiving.
+        maintenance: {
+            uploadpurging: { enabled: !options.readOnly, age: "168h", interval: "24h", dryrun: false },
+            ...(options.readOnly ? { readonly: { enabled: true } } : {}),
+        },
     };
     if (options.blobDescriptorCache ?? defaultRegistrySettings.blobDescriptorCache) {
         storage.cache = { blobdescriptor: "inmemory" };
@@ -68,6 +77,8 @@ export function registryConfigObject(options: RegistryConfigOptions): Record<str
         http: {
             addr: `:${registryContainerPort}`,
             secret: options.httpSecret,
+            // A stop (maintenance window, replacement) lets pulls and pushes in flight finish.
+            draintimeout: `${registryDrainSeconds}s`,
             headers: { "X-Content-Type-Options": ["nosniff"] },
             tls: {
                 certificate: registryFiles.certificate,

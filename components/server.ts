@@ -8,6 +8,7 @@ import { metricsAddressProblem } from "./metrics";
 import { RegistryNotificationEndpointArgs } from "./notifications";
 import { registryOptionProblems, RegistryPullThroughCacheArgs, upstreamCaEnv } from "./pullThroughCache";
 import { initConfigMount, registryFilesDigest, registryUploads, renderInitScript } from "./serverFiles";
+import { componentDependencies } from "./componentDependencies";
 import { defaultRegistrySettings, RegistryConfigError } from "./validation";
 
 /** Arguments of {@link RegistryServer}. */
@@ -50,16 +51,14 @@ export interface RegistryServerArgs {
     readonly notificationEndpoints?: RegistryNotificationEndpointArgs[];
     /** Run the registry as a pull-through cache of this upstream; a cache refuses pushes. Default: none. */
     readonly pullThroughCache?: RegistryPullThroughCacheArgs;
-}
-
-/** A component's dependsOn doesn't hold its children back by itself; the container needs it. */
-function componentDependencies(opts?: pulumi.ComponentResourceOptions): pulumi.Resource[] {
-    const dependsOn = opts?.dependsOn;
-    if (dependsOn === undefined) return [];
-    if (pulumi.Output.isInstance(dependsOn) || (Array.isArray(dependsOn) && dependsOn.some((d) => !pulumi.Resource.isInstance(d)))) {
-        throw new Error("RegistryServer: pass dependsOn as resources, not outputs");
-    }
-    return Array.isArray(dependsOn) ? dependsOn as pulumi.Resource[] : [dependsOn as pulumi.Resource];
+    /** Docker network the container joins (as its only network), reachable there by its name and networkAlias. Default: none, Docker's default bridge. */
+    readonly networkName?: pulumi.Input<string>;
+    /** Another DNS name of the container on networkName. Default: none. */
+    readonly networkAlias?: string;
+    /** Publish the registry port on the host; off when a front publishes it. Default: true. */
+    readonly publishPort?: boolean;
+    /** A read-only standby for maintenance windows: created stopped, serves pulls only, publishes nothing. Default: false. */
+    readonly standby?: boolean;
 }
 
 /**
@@ -70,6 +69,8 @@ function componentDependencies(opts?: pulumi.ComponentResourceOptions): pulumi.R
 export class RegistryServer extends pulumi.ComponentResource {
     /** Name of the registry container. */
     public readonly containerName: pulumi.Output<string>;
+    /** Name of the volume the registry reads its config.yml, htpasswd and TLS files from. */
+    public readonly configVolumeName: pulumi.Output<string>;
 
     constructor(name: string, args: RegistryServerArgs, opts?: pulumi.ComponentResourceOptions) {
         // Before anything is registered: a wildcard or public address would publish unauthenticated metrics.
@@ -84,8 +85,11 @@ export class RegistryServer extends pulumi.ComponentResource {
         const uid = args.uid ?? 1000;
         const gid = args.gid ?? 1000;
         const memoryLimitMb = args.memoryLimitMb ?? defaultRegistrySettings.memoryLimitMb;
-        const metricsBindAddress = args.metricsBindAddress ?? defaultRegistrySettings.metricsBindAddress;
+        const standby = args.standby ?? false;
+        const metricsBindAddress = standby ? "" : args.metricsBindAddress ?? defaultRegistrySettings.metricsBindAddress;
         const publishMetrics = metricsBindAddress !== "";
+        const onNetwork = args.networkName !== undefined;
+        const publishPort = !standby && (args.publishPort ?? true);
 
         const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
         // Generated once and kept in state: a changing secret would invalidate uploads in progress.
@@ -101,7 +105,9 @@ export class RegistryServer extends pulumi.ComponentResource {
             .apply(([secret, htpasswd, certificatePem, keyPem, notificationEndpoints, cache]) => ({
                 configYaml: renderRegistryConfig({
                     httpSecret: secret, blobDescriptorCache: args.blobDescriptorCache, http2: args.http2, logLevel: args.logLevel,
-                    publishDebugServer: publishMetrics,
+                    // The front's health checks reach the debug server over the shared network.
+                    publishDebugServer: publishMetrics || onNetwork,
+                    readOnly: standby,
                     notificationEndpoints,
                     pullThroughCache: cache && { remoteUrl: cache.remoteUrl, username: cache.username, password: cache.password },
                 }),
@@ -142,8 +148,17 @@ export class RegistryServer extends pulumi.ComponentResource {
             readOnly: true,
             capabilities: { drops: ["ALL"] },
             securityOpts: ["no-new-privileges:true"],
+            // Only networksAdvanced: the provider then leaves the default bridge and joins with the
+            // aliases; with networkMode set to the same network Docker drops the aliases.
+            ...(args.networkName !== undefined
+                ? {
+                    networksAdvanced: [{ name: args.networkName, aliases: args.networkAlias ? [args.networkAlias] : [] }],
+                }
+                : {}),
             ports: [
-                { internal: registryContainerPort, external: args.port ?? defaultRegistrySettings.port, ip: args.bindAddress ?? defaultRegistrySettings.bindAddress, protocol: "tcp" },
+                ...(publishPort
+                    ? [{ internal: registryContainerPort, external: args.port ?? defaultRegistrySettings.port, ip: args.bindAddress ?? defaultRegistrySettings.bindAddress, protocol: "tcp" }]
+                    : []),
                 // Only on the address the operator named for monitoring: the debug server has no authentication.
                 ...(publishMetrics
                     ? [{ internal: registryDebugPort, external: args.metricsPort ?? defaultRegistrySettings.metricsPort, ip: metricsBindAddress, protocol: "tcp" }]
@@ -151,7 +166,8 @@ export class RegistryServer extends pulumi.ComponentResource {
             ],
             volumes: [dataVolume, { volumeName: configVolume.name, containerPath: registryConfigDir, readOnly: true }],
             tmpfs: { "/tmp": "rw,noexec,nosuid,size=16m" },
-            restart: "always",
+            // The maintenance script starts and stops the standby; nothing else may.
+            restart: standby ? "no" : "always",
             // Each probe is a process Docker starts in the container, about 0.15 s of the host's CPU,
             // so probes are Docker's default 30 s apart. `up` waits for the first healthy one: Docker
             // 25+ probes every startInterval during the start period, so that comes within seconds;
@@ -171,12 +187,11 @@ export class RegistryServer extends pulumi.ComponentResource {
             // the memory+swap Docker would otherwise have fixed at twice the first limit.
             memorySwap: memoryLimitMb,
             labels: [digestLabel],
-            mustRun: true,
-            wait: true,
-            waitTimeout: 120,
-        }, { parent: this, deleteBeforeReplace: true, dependsOn: [init, ...componentDependencies(opts)] });
+            ...(standby ? { start: false, mustRun: false } : { mustRun: true, wait: true, waitTimeout: 120 }),
+        }, { parent: this, deleteBeforeReplace: true, dependsOn: [init, ...componentDependencies("RegistryServer", opts)] });
 
         this.containerName = container.name;
-        this.registerOutputs({ containerName: this.containerName });
+        this.configVolumeName = configVolume.name;
+        this.registerOutputs({ containerName: this.containerName, configVolumeName: this.configVolumeName });
     }
 }

@@ -38,8 +38,7 @@ export interface UploadSpec {
  * Secrets are 0400; only the certificate is readable by others.
  */
 export function registryUploads(files: RegistryFileContents, uid: number, gid: number): UploadSpec[] {
-    const upload = (name: string, content: string, permissions: string): UploadSpec =>
-        ({ file: `${initConfigMount}/${name}`, content, permissions, owner: String(uid), group: String(gid) });
+    const upload = (name: string, content: string, permissions: string): UploadSpec => configUpload(name, content, permissions, uid, gid);
     return [
         upload("config.yml", files.configYaml, "0400"),
         upload("htpasswd", files.htpasswd, "0400"),
@@ -48,6 +47,11 @@ export function registryUploads(files: RegistryFileContents, uid: number, gid: n
         // A directory of its own: SSL_CERT_DIR reads every file in it as a trusted CA.
         ...(files.upstreamCaPem ? [upload(`${upstreamCaDirName}/ca.crt`, files.upstreamCaPem, "0444")] : []),
     ];
+}
+
+/** One file for the config volume, owned by the numeric uid:gid the service runs as. */
+export function configUpload(name: string, content: string, permissions: string, uid: number, gid: number): UploadSpec {
+    return { file: `${initConfigMount}/${name}`, content, permissions, owner: String(uid), group: String(gid) };
 }
 
 /** Identifies a set of registry files; a new digest replaces the registry container so it reads them. */
@@ -74,6 +78,13 @@ export function renderInitScript(uid: number, gid: number): string {
         `mkdir -p ${registryDataDir}/docker`,
         `if [ "$(stat -c %u:%g ${registryDataDir}/docker)" != "${uid}:${gid}" ]; then chown -R ${uid}:${gid} ${registryDataDir}; fi`,
         `chown ${uid}:${gid} ${registryDataDir}`,
+        renderConfigDirInitScript(uid, gid),
+    ].join("\n");
+}
+
+/** Hands the config volume (its files arrive as uploads) to the service's user, readable by it alone. */
+export function renderConfigDirInitScript(uid: number, gid: number): string {
+    return [
         `chown ${uid}:${gid} ${initConfigMount}`,
         `chmod 0500 ${initConfigMount}`,
     ].join("\n");

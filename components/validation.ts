@@ -2,6 +2,7 @@ import * as ipaddr from "ipaddr.js";
 import { configDeclarations, StackConfig } from "./configDeclarations";
 import { familiesFullyCovered } from "./firewallRules";
 import { maxBcryptCost, minBcryptCost } from "./htpasswd";
+import { cronScheduleProblem } from "./maintenanceScript";
 import { metricsAddressProblem } from "./metrics";
 
 /** Keys about where and how the program deploys (the Docker host, SSH, protection), not about a registry. */
@@ -168,6 +169,21 @@ export function registrySettingsProblems(s: RegistrySettings, key: (field: strin
     }
     if (!/@sha256:[0-9a-f]{64}$/.test(s.image)) {
         report("image", `"${s.image}" is not pinned by digest`, `use a reference such as registry:2.8.3@sha256:<64 hex digits>`);
+    }
+    if (s.maintenanceEnabled) {
+        if (!/@sha256:[0-9a-f]{64}$/.test(s.frontImage)) {
+            report("frontImage", `"${s.frontImage}" is not pinned by digest`, `use a reference such as haproxy:3.0-alpine@sha256:<64 hex digits>`);
+        }
+        for (const field of ["maintenanceGcSchedule", "maintenanceBackupSchedule"] as const) {
+            const problem = s[field].trim() === "" ? undefined : cronScheduleProblem(s[field]);
+            if (problem) report(field, problem, `pulumi config set ${key(field)} "${defaultRegistrySettings[field]}", or "" for no schedule`);
+        }
+        if (!/^\/[A-Za-z0-9._/-]*$/.test(s.maintenanceBackupDir) || s.maintenanceBackupDir.split("/").includes("..")) {
+            report("maintenanceBackupDir", `"${s.maintenanceBackupDir}" is not an absolute path of letters, digits, '.', '_', '-' and '/'`, setDefault("maintenanceBackupDir"));
+        }
+        if (!Number.isInteger(s.maintenanceBackupRetention) || s.maintenanceBackupRetention < 1 || s.maintenanceBackupRetention > 1000) {
+            report("maintenanceBackupRetention", `${s.maintenanceBackupRetention} is outside 1-1000`, setDefault("maintenanceBackupRetention"));
+        }
     }
     if (!Number.isInteger(s.memoryLimitMb) || s.memoryLimitMb < 64) {
         report("memoryLimitMb", `${s.memoryLimitMb} is below 64 MiB`, setDefault("memoryLimitMb"));

@@ -123,7 +123,8 @@ export function missingFirewallProblems(resources: readonly StackResource[], sta
         const covered = registry
             ? firewallCommands.some((chain) => chain.includes(registry))
             : firewallCommands.length > 0;
-        if (!covered) {
+        // One problem per registry, however many servers (a writable one and its standby) it runs.
+        if (!covered && !problems.some((p) => p.urn === (registry ?? server).urn)) {
             problems.push({
                 urn: (registry ?? server).urn,
                 message: `Stack "${stack}" runs a registry without its host firewall, so the registry port and SSH are open to every address. `

@@ -241,7 +241,7 @@ describe("stack keys", () => {
 
 describe("the program with the stack keys", () => {
     const uploads = (program: Awaited<ReturnType<typeof evaluateProgram>>) => {
-        const init = program.resources.find((r) => r.type === "docker:index/container:Container" && r.name.endsWith("-init"))!;
+        const init = program.resources.find((r) => r.type === "docker:index/container:Container" && r.name.endsWith("-server-init"))!;
         return Object.fromEntries((init.inputs.uploads as { file: string; content: string }[]).map((u) => [u.file, u.content]));
     };
 
@@ -256,6 +256,7 @@ describe("the program with the stack keys", () => {
                 "private-registry:proxyUsername": "reader",
                 "private-registry:proxyPassword": "upstream-pw",
                 "private-registry:proxyCaCertPem": ca,
+                "private-registry:maintenanceEnabled": false,
             },
         });
         const files = uploads(program);
@@ -265,7 +266,7 @@ describe("the program with the stack keys", () => {
         })]);
         expect(config.proxy).toEqual({ remoteurl: "https://upstream.example.com", username: "reader", password: "upstream-pw" });
         expect(files["/config/upstream-ca/ca.crt"]).toBe(ca);
-        const container = program.resources.find((r) => r.type === "docker:index/container:Container" && r.name.endsWith("-container"))!;
+        const container = program.resources.find((r) => r.type === "docker:index/container:Container" && r.name.endsWith("-server-container"))!;
         expect(container.inputs.envs).toContain("SSL_CERT_DIR=/etc/ssl/certs:/etc/distribution/upstream-ca");
         expect(JSON.stringify(container.inputs)).not.toMatch(/s3cret|upstream-pw/);
     });
@@ -283,6 +284,8 @@ describe("the program with the stack keys", () => {
             "private-registry:notificationUrl": "https://scanner.example.com/events",
             "private-registry:notificationIgnoredActions": ["pull"],
         }, /private-registry:notificationIgnoredActions: endpoint "stack" ignores pulls, and a pull-through cache accepts no pushes/],
+        ["a cache with maintenance windows", { "private-registry:proxyRemoteUrl": "https://upstream.example.com" },
+            /private-registry:maintenanceEnabled: is on, but a pull-through cache expires its own blobs/],
         ["a notification URL with credentials", { "private-registry:notificationUrl": "https://u:p@scanner.example.com/" }, /private-registry:notificationUrl: the URL carries credentials/],
     ])("refuses %s before registering anything", async (_, config, message) => {
         let registered = -1;
@@ -339,6 +342,7 @@ describe("secrecy of header values and the upstream password", () => {
             users: ["admin"],
             notificationEndpoints: [{ name: "scanner", url: "https://scanner.example.com/", headers: pulumi.secret({ Authorization: "Bearer header-secret" }) }],
             pullThroughCache: { remoteUrl: "https://upstream.example.com", username: "reader", password: pulumi.secret("password-secret"), caCertPem: ca },
+            maintenanceEnabled: false,
         });
         await new Promise((r) => setTimeout(r, 500));
     });
@@ -368,6 +372,7 @@ describe("secrecy of header values and the upstream password", () => {
             users: ["admin"],
             notificationEndpoints: [{ name: "x", url: "ftp://scanner.example.com/" }],
             pullThroughCache: { remoteUrl: "http://upstream.example.com" },
+            maintenanceEnabled: false,
         })).toThrow(/PrivateRegistryArgs\.notificationEndpoints\[0\]\.url: .*neither https nor http[\s\S]*PrivateRegistryArgs\.pullThroughCache\.remoteUrl: .*not https/);
         expect(raw.length).toBe(before);
         expect(() => new RegistryServer("bad-server", {

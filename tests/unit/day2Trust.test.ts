@@ -72,7 +72,7 @@ describe("caGeneration", () => {
 describe("healthcheck", () => {
     it("probes every second during the 10 s start period (Docker 25+) and every 30 s after", async () => {
         const dev = await evaluateProgram({ stack: "dev" });
-        const { healthcheck } = one(dev.resources, "docker:index/container:Container", "-container").inputs;
+        const { healthcheck } = one(dev.resources, "docker:index/container:Container", "-server-container").inputs;
         expect(healthcheck).toEqual(expect.objectContaining({ interval: "30s", startPeriod: "10s", startInterval: "1s", retries: 3 }));
     });
 });

@@ -108,13 +108,14 @@ describe("validation of metricsBindAddress and metricsPort", () => {
 });
 
 describe("the program with metrics", () => {
-    const containerOf = (p: EvaluatedProgram) => one(p.resources, "docker:index/container:Container", "-container").inputs;
+    const containerOf = (p: EvaluatedProgram) => one(p.resources, "docker:index/container:Container", "-server-container").inputs;
     const configOf = (p: EvaluatedProgram) => {
-        const init = one(p.resources, "docker:index/container:Container", "-init").inputs;
+        const init = one(p.resources, "docker:index/container:Container", "-server-init").inputs;
         const upload = (init.uploads as { file: string; content: string }[]).find((u) => u.file.endsWith("config.yml"))!;
         return YAML.parse(upload.content) as { http: { debug: { addr: string } } };
     };
-    const firewallOf = (p: EvaluatedProgram) => one(p.resources, "command:local:Command").inputs.create as string;
+    const firewallOf = (p: EvaluatedProgram) => one(p.resources, "command:local:Command", "-firewall-rules").inputs.create as string;
+    const frontPortsOf = (p: EvaluatedProgram) => one(p.resources, "docker:index/container:Container", "-front-container").inputs.ports as unknown[];
     const firewall = {
         "private-registry:firewallEnabled": true,
         "private-registry:registryAllowedCidrs": ["10.20.0.0/16"],
@@ -122,9 +123,11 @@ describe("the program with metrics", () => {
     };
     let off: EvaluatedProgram;
     let on: EvaluatedProgram;
+    let direct: EvaluatedProgram;
 
     beforeAll(async () => {
         off = await evaluateProgram({ stack: "dev", config: firewall });
+        direct = await evaluateProgram({ stack: "dev", config: { ...firewall, "private-registry:maintenanceEnabled": false } });
         on = await evaluateProgram({
             stack: "dev",
             config: { ...firewall, "private-registry:metricsBindAddress": "10.0.0.5", "private-registry:metricsPort": 9101 },
@@ -132,18 +135,21 @@ describe("the program with metrics", () => {
     });
 
     it("publishes nothing and exports empty metrics outputs by default", () => {
-        expect(containerOf(off).ports).toEqual([{ internal: 5000, external: 5000, ip: "0.0.0.0", protocol: "tcp" }]);
-        expect(configOf(off).http.debug.addr).toBe("127.0.0.1:5001");
+        // The front publishes the registry port; the debug server is reachable on the registries' own network only.
+        expect(containerOf(off).ports).toEqual([]);
+        expect(frontPortsOf(off)).toEqual([{ internal: 5000, external: 5000, ip: "0.0.0.0", protocol: "tcp" }]);
+        expect(configOf(off).http.debug.addr).toBe(":5001");
+        // Without the front's health checks it stays on the container's loopback.
+        expect(containerOf(direct).ports).toEqual([{ internal: 5000, external: 5000, ip: "0.0.0.0", protocol: "tcp" }]);
+        expect(configOf(direct).http.debug.addr).toBe("127.0.0.1:5001");
         expect(off.outputs.metricsEndpoint).toBe("");
         expect(off.outputs.prometheusScrapeConfig).toBe("");
         expect(firewallOf(off)).not.toMatch(/metrics-drop/);
     });
 
     it("publishes the debug port on the named address only, and the firewall drops that port on the public interface", () => {
-        expect(containerOf(on).ports).toEqual([
-            { internal: 5000, external: 5000, ip: "0.0.0.0", protocol: "tcp" },
-            { internal: 5001, external: 9101, ip: "10.0.0.5", protocol: "tcp" },
-        ]);
+        expect(containerOf(on).ports).toEqual([{ internal: 5001, external: 9101, ip: "10.0.0.5", protocol: "tcp" }]);
+        expect(frontPortsOf(on)).toEqual([{ internal: 5000, external: 5000, ip: "0.0.0.0", protocol: "tcp" }]);
         expect(configOf(on).http.debug.addr).toBe(":5001");
         expect(firewallOf(on)).toContain('tcp dport 9101 counter drop comment "metrics-drop"');
         expect(firewallOf(on)).toContain('ct original proto-dst 9101 counter drop comment "metrics-drop"');

@@ -144,6 +144,7 @@ function mutate(inputs: PolicyInput[], pick: (r: PolicyInput) => boolean, change
 const byTypeAndName = (type: string, nameSuffix: string) => (r: PolicyInput) => r.type === type && r.name.endsWith(nameSuffix);
 const image = byTypeAndName("docker:index/remoteImage:RemoteImage", "-server-image");
 const initContainer = byTypeAndName("docker:index/container:Container", "-server-init");
+const standbyInitContainer = byTypeAndName("docker:index/container:Container", "-standby-init");
 const registryContainer = byTypeAndName("docker:index/container:Container", "-server-container");
 const dataVolume = byTypeAndName("docker:index/volume:Volume", "-storage-data");
 const firewallCommand = (r: PolicyInput) => packResources.isCommandType(r.type) && r.name.endsWith("-firewall-rules");
@@ -205,9 +206,12 @@ describe.each(cases)("the program's %s stack, as the %s records it", (stack, rec
         // over a stack someone brought up here knows it, and then the policies check it.
         const configKnown = Array.isArray(inputs.find(initContainer)!.props.uploads);
         if (recorder === "unit-test mock run") expect(configKnown).toBe(true);
+        // Both registries' configs: the writable one and its read-only standby.
         expect(outcome.undecided).toEqual(configKnown ? [] : [
             { policy: "registry-tls-minimum-1-2", urn: urnOf(initContainer) },
+            { policy: "registry-tls-minimum-1-2", urn: urnOf(standbyInitContainer) },
             { policy: "registry-authentication", urn: urnOf(initContainer) },
+            { policy: "registry-authentication", urn: urnOf(standbyInitContainer) },
         ]);
     });
 
@@ -309,6 +313,8 @@ describe("the pack as Pulumi's policy runtime runs it, on the prod stack's previ
     it("passes the stack; where config.yml is unknown the runtime only advises that it can't check yet", async () => {
         const configKnown = Array.isArray(inputs.find(initContainer)!.props.uploads);
         expect(await analyzeAll(inputs)).toEqual(configKnown ? [] : [
+            { policy: "registry-tls-minimum-1-2", level: "advisory" },
+            { policy: "registry-authentication", level: "advisory" },
             { policy: "registry-tls-minimum-1-2", level: "advisory" },
             { policy: "registry-authentication", level: "advisory" },
         ]);

@@ -11,11 +11,13 @@ const componentTypes = [
     "private-registry:index:RegistryCredentials",
     "private-registry:index:RegistryStorage",
     "private-registry:index:RegistryServer",
+    "private-registry:index:RegistryFront",
+    "private-registry:index:RegistryMaintenance",
     "private-registry:index:RegistryFirewall",
 ];
 
 function uploadsOf(program: EvaluatedProgram) {
-    const init = one(program.resources, "docker:index/container:Container", "-init");
+    const init = one(program.resources, "docker:index/container:Container", "-server-init");
     return Object.fromEntries((init.inputs.uploads as any[]).map((u) => [path.basename(u.file), u]));
 }
 
@@ -25,8 +27,9 @@ describe("dev stack", () => {
 
     it("exports exactly the documented outputs", () => {
         expect(Object.keys(dev.outputs).sort()).toEqual([
-            "caCertPem", "containerName", "credentials", "dataVolume", "endpoint", "loginCommand", "metricsEndpoint", "prometheusScrapeConfig",
+            "caCertPem", "containerName", "credentials", "dataVolume", "endpoint", "loginCommand", "maintenanceScript", "metricsEndpoint", "prometheusScrapeConfig",
         ]);
+        expect(dev.outputs.maintenanceScript).toBe("private-registry-maintenance-registry-dev");
         expect(dev.outputs.endpoint).toBe("localhost:5000");
         expect(dev.outputs.containerName).toBe("registry-dev");
         expect(dev.outputs.dataVolume).toBe("registry-dev-data");
@@ -35,17 +38,20 @@ describe("dev stack", () => {
 
     it("declares the designed resource graph", () => {
         const count = (type: string) => byType(dev.resources, type).length;
-        expect(componentTypes.map(count)).toEqual([1, 1, 1, 1, 1, 0]);
+        // The server twice: the writable registry and its read-only standby.
+        expect(componentTypes.map(count)).toEqual([1, 1, 1, 1, 2, 1, 1, 0]);
         expect(count("tls:index/privateKey:PrivateKey")).toBe(2);
         expect(count("tls:index/selfSignedCert:SelfSignedCert")).toBe(1);
         expect(count("tls:index/certRequest:CertRequest")).toBe(1);
         expect(count("tls:index/locallySignedCert:LocallySignedCert")).toBe(1);
-        expect(count("random:index/randomPassword:RandomPassword")).toBe(3); // two users + http.secret
+        expect(count("random:index/randomPassword:RandomPassword")).toBe(4); // two users + each registry's http.secret
         expect(count("random:index/randomBytes:RandomBytes")).toBe(2);
-        expect(count("docker:index/volume:Volume")).toBe(2);
-        expect(count("docker:index/remoteImage:RemoteImage")).toBe(1);
-        expect(count("docker:index/container:Container")).toBe(2);
-        expect(count("command:local:Command") + count("command:remote:Command")).toBe(0);
+        expect(count("docker:index/network:Network")).toBe(1);
+        expect(count("docker:index/volume:Volume")).toBe(4); // data + the config of each registry and of the front
+        expect(count("docker:index/remoteImage:RemoteImage")).toBe(3);
+        expect(count("docker:index/container:Container")).toBe(6); // an init container and a service for each
+        expect(count("command:local:Command")).toBe(1); // installs the maintenance script
+        expect(count("command:remote:Command")).toBe(0);
     });
 
     it("parents every child to its component, named after it", () => {
@@ -84,11 +90,29 @@ describe("dev stack", () => {
         }
     });
 
-    it("runs the registry hardened, with restart always, on port 5000", () => {
-        const c = one(dev.resources, "docker:index/container:Container", "-container").inputs;
+    it("publishes port 5000 through the hardened front, on the network it shares with the registries alone", () => {
+        const front = one(dev.resources, "docker:index/container:Container", "-front-container").inputs;
+        const network = one(dev.resources, "docker:index/network:Network").inputs;
+        expect(front.ports).toEqual([{ internal: 5000, external: 5000, ip: "0.0.0.0", protocol: "tcp" }]);
+        expect(front.networksAdvanced).toEqual([{ name: network.name }]);
+        expect(front).toEqual(expect.objectContaining({
+            user: "1000:1000", readOnly: true, capabilities: { drops: ["ALL"] }, securityOpts: ["no-new-privileges:true"], restart: "always",
+        }));
+        const primary = one(dev.resources, "docker:index/container:Container", "-server-container").inputs;
+        expect(primary.networksAdvanced).toEqual([{ name: network.name, aliases: ["registry-dev-primary"] }]);
+        const standby = one(dev.resources, "docker:index/container:Container", "-standby-container").inputs;
+        expect(standby).toEqual(expect.objectContaining({ name: "registry-dev-standby", start: false, mustRun: false, restart: "no", ports: [] }));
+        const frontInit = one(dev.resources, "docker:index/container:Container", "-front-init").inputs;
+        const haproxyCfg = (frontInit.uploads as { file: string; content: string }[]).find((u) => u.file.endsWith("/haproxy.cfg"))!.content;
+        expect(haproxyCfg).toContain("server primary registry-dev-primary:5000 check port 5001");
+        expect(haproxyCfg).toContain("server standby registry-dev-standby:5000 ssl verify required");
+    });
+
+    it("runs the registry hardened, with restart always, publishing nothing itself", () => {
+        const c = one(dev.resources, "docker:index/container:Container", "-server-container").inputs;
         expect(c.name).toBe("registry-dev");
         expect(c.restart).toBe("always");
-        expect(c.ports).toEqual([{ internal: 5000, external: 5000, ip: "0.0.0.0", protocol: "tcp" }]);
+        expect(c.ports).toEqual([]);
         expect(c.user).toBe("1000:1000");
         expect(c.readOnly).toBe(true);
         expect(c.capabilities).toEqual({ drops: ["ALL"] });
@@ -109,7 +133,7 @@ describe("dev stack", () => {
     });
 
     it("puts no secret into the registry container's inputs", () => {
-        const c = JSON.stringify(one(dev.resources, "docker:index/container:Container", "-container").inputs);
+        const c = JSON.stringify(one(dev.resources, "docker:index/container:Container", "-server-container").inputs);
         const config = YAML.parse(uploadsOf(dev)["config.yml"].content);
         const secrets = [...Object.values<string>(dev.outputs.credentials), config.http.secret, uploadsOf(dev)["server.key"].content];
         for (const secret of secrets) expect(c).not.toContain(secret);
@@ -127,8 +151,8 @@ describe("dev stack", () => {
     });
 
     it("starts the registry only after the init container, replacing both by delete-first (fixed names and port)", () => {
-        const init = one(dev.resources, "docker:index/container:Container", "-init");
-        const container = one(dev.resources, "docker:index/container:Container", "-container");
+        const init = one(dev.resources, "docker:index/container:Container", "-server-init");
+        const container = one(dev.resources, "docker:index/container:Container", "-server-container");
         expect(container.dependencies).toContain(init.urn);
         expect(init.deleteBeforeReplace).toBe(true);
         expect(container.deleteBeforeReplace).toBe(true);
@@ -168,15 +192,17 @@ describe("prod stack", () => {
     it("reaches the remote host over SSH and applies the firewall there before the registry starts", () => {
         expect(one(prod.resources, "pulumi:providers:docker").inputs.host).toBe("ssh://deploy@registry.example.com");
         const firewall = one(prod.resources, "private-registry:index:RegistryFirewall");
-        const cmd = one(prod.resources, "command:remote:Command");
+        const cmd = one(prod.resources, "command:remote:Command", "-firewall-rules");
         expect(cmd.inputs.connection).toEqual(expect.objectContaining({ host: "registry.example.com", user: "deploy", port: 22 }));
         // The host key from Pulumi.prod.yaml: the commands refuse any other host.
         expect(cmd.inputs.connection.hostKey).toMatch(/^ssh-ed25519 AAAA[A-Za-z0-9+/]+$/);
         expect(cmd.inputs.create).toContain("eth0");
         expect(cmd.inputs.delete).toBeTruthy();
         expect(cmd.parentUrn).toBe(firewall.urn);
-        const container = one(prod.resources, "docker:index/container:Container", "-container");
-        expect(container.dependencies).toContain(cmd.urn);
+        for (const started of ["-server-container", "-front-container"]) {
+            expect(one(prod.resources, "docker:index/container:Container", started).dependencies).toContain(cmd.urn);
+        }
+        expect(one(prod.resources, "command:remote:Command", "-maintenance-install").inputs.connection).toEqual(cmd.inputs.connection);
     });
 
     it("declares the same SSH connection whoever runs it (no agent path from the environment)", async () => {
@@ -184,8 +210,10 @@ describe("prod stack", () => {
         process.env.SSH_AUTH_SOCK = "/tmp/some-agent.sock";
         try {
             const other = await evaluateProgram({ stack: "prod" });
-            expect(one(other.resources, "command:remote:Command").inputs.connection)
-                .toEqual(one(prod.resources, "command:remote:Command").inputs.connection);
+            for (const command of ["-firewall-rules", "-maintenance-install"]) {
+                expect(one(other.resources, "command:remote:Command", command).inputs.connection)
+                    .toEqual(one(prod.resources, "command:remote:Command", command).inputs.connection);
+            }
         } finally {
             if (saved === undefined) delete process.env.SSH_AUTH_SOCK; else process.env.SSH_AUTH_SOCK = saved;
         }

@@ -75,7 +75,7 @@ describe("settings declared once, in Pulumi.yaml", () => {
             expect({ key, doc: docs[key] }).toEqual({ key, doc: expected });
         }
         // Args that aren't config keys are few and deliberate.
-        expect(Object.keys(docs).filter((k) => !(k in configDeclarations))).toEqual(["firewallConnection", "notificationEndpoints", "pullThroughCache"]);
+        expect(Object.keys(docs).filter((k) => !(k in configDeclarations))).toEqual(["hostConnection", "firewallConnection", "notificationEndpoints", "pullThroughCache"]);
     });
 
     it("other components state the same default wherever a property has a setting's name", () => {

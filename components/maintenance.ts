@@ -1,0 +1,74 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { FirewallConnectionArgs } from "./firewall";
+import { maintenanceScriptName, renderMaintenanceInstallScript, renderMaintenanceRemoveScript } from "./maintenanceScript";
+import { defaultRegistrySettings } from "./validation";
+
+/** Arguments of {@link RegistryMaintenance}. */
+export interface RegistryMaintenanceArgs {
+    /** The writable registry container. Required. */
+    readonly primaryContainer: pulumi.Input<string>;
+    /** The read-only standby container (created stopped). Required. */
+    readonly standbyContainer: pulumi.Input<string>;
+    /** The front container that publishes the registry port. Required. */
+    readonly frontContainer: pulumi.Input<string>;
+    /** The data volume. Required. */
+    readonly dataVolume: pulumi.Input<string>;
+    /** The writable registry's config volume. Required. */
+    readonly configVolume: pulumi.Input<string>;
+    /** Registry image reference, for one-off containers. Required. */
+    readonly image: string;
+    /** Numeric user:group the registry runs as. Default: "1000:1000". */
+    readonly registryUser?: string;
+    /** Cron schedule of garbage collection; empty schedules none. Default: "0 3 * * 0". */
+    readonly gcSchedule?: string;
+    /** Garbage collection also deletes untagged manifests. Default: false. */
+    readonly gcDeleteUntagged?: boolean;
+    /** Cron schedule of backups; empty schedules none. Default: "30 2 * * *". */
+    readonly backupSchedule?: string;
+    /** Directory on the Docker host backups are written to. Default: "/var/backups/private-registry". */
+    readonly backupDir?: string;
+    /** Backups kept. Default: 7. */
+    readonly backupRetention?: number;
+    /** SSH connection to the Docker host; without one the commands run on the machine running Pulumi. Default: none. */
+    readonly connection?: FirewallConnectionArgs;
+}
+
+/**
+ * Installs the maintenance script (gc, backup, restore, list) on the Docker host and its cron
+ * schedules, as the user the command runs as; destroy takes the schedules out and leaves the
+ * script, which is what restores the backups.
+ */
+export class RegistryMaintenance extends pulumi.ComponentResource {
+    /** Name of the installed script (on PATH for root: /usr/local/sbin; otherwise ~/.local/bin). */
+    public readonly scriptName: pulumi.Output<string>;
+
+    constructor(name: string, args: RegistryMaintenanceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("private-registry:index:RegistryMaintenance", name, {}, opts);
+        const d = defaultRegistrySettings;
+        const scriptOptions = pulumi.all([args.primaryContainer, args.standbyContainer, args.frontContainer, args.dataVolume, args.configVolume])
+            .apply(([primaryContainer, standbyContainer, frontContainer, dataVolume, configVolume]) => ({
+                primaryContainer, standbyContainer, frontContainer, dataVolume, configVolume,
+                image: args.image,
+                registryUser: args.registryUser ?? "1000:1000",
+                backupDir: args.backupDir ?? d.maintenanceBackupDir,
+                backupRetention: args.backupRetention ?? d.maintenanceBackupRetention,
+                gcDeleteUntagged: args.gcDeleteUntagged ?? d.maintenanceGcDeleteUntagged,
+            }));
+        const schedules = { gc: args.gcSchedule ?? d.maintenanceGcSchedule, backup: args.backupSchedule ?? d.maintenanceBackupSchedule };
+        const install = scriptOptions.apply((o) => renderMaintenanceInstallScript(o, schedules));
+        const remove = pulumi.output(args.primaryContainer).apply(renderMaintenanceRemoveScript);
+
+        // The install is idempotent and embeds the whole script, so a change re-runs it in place.
+        const commandArgs = { create: install, update: install, delete: remove };
+        const commandOpts: pulumi.CustomResourceOptions = { parent: this, deleteBeforeReplace: true };
+        if (args.connection !== undefined) {
+            new command.remote.Command(`${name}-install`, { ...commandArgs, connection: args.connection }, commandOpts);
+        } else {
+            new command.local.Command(`${name}-install`, commandArgs, commandOpts);
+        }
+
+        this.scriptName = pulumi.output(args.primaryContainer).apply(maintenanceScriptName);
+        this.registerOutputs({ scriptName: this.scriptName });
+    }
+}

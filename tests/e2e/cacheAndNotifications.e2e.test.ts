@@ -255,6 +255,8 @@ describe("pull-through cache", () => {
         proxyUsername: upstreamUser,
         // JSON is YAML: the harness reads values as YAML, which would fold a bare PEM's lines.
         proxyCaCertPem: JSON.stringify(upstreamCa),
+        // A cache expires its own blobs and needs no backups: no maintenance windows (refused otherwise).
+        maintenanceEnabled: false,
     });
 
     /** The cache's registry process on its own config volume, in the foreground, with one environment variable. */

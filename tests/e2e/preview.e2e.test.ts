@@ -49,7 +49,8 @@ describe("preview of the dev stack", () => {
         expect(new Set(plan.steps.map((s) => s.op))).toEqual(new Set(["create"]));
         expect(plan.summary).toMatchObject({ update: 0, replace: 0, delete: 0, same: 0 });
         expect(plan.summary.create).toBeGreaterThanOrEqual(20);
-        const container = plan.steps.find((s) => s.type === "docker:index/container:Container" && s.inputs.name === registryContainer);
+        // The front publishes the registry port.
+        const container = plan.steps.find((s) => s.type === "docker:index/container:Container" && s.inputs.name === `${registryContainer}-front`);
         expect(container?.inputs.ports).toEqual([{ internal: 5000, external: port, ip: "0.0.0.0", protocol: "tcp" }]);
         // Its image and its files' digest come from resources that do not exist yet.
         expect(container?.unknownInputs).toEqual(expect.arrayContaining(["image", "labels"]));
@@ -72,9 +73,9 @@ describe("preview of the dev stack", () => {
         expect(devObjects()).toEqual([]);
     });
 
-    it("after up, another port replaces only the registry container (because of ports) and changes nothing", async () => {
+    it("after up, another port replaces only the front container (because of ports) and changes nothing", async () => {
         await up(stack, config);
-        const containerId = runOk(`docker inspect -f '{{.Id}}' ${registryContainer}`).trim();
+        const containerId = runOk(`docker inspect -f '{{.Id}}' ${registryContainer}-front`).trim();
         const stateBytes = fs.readFileSync(stateFile);
         const objects = devObjects();
 
@@ -83,7 +84,7 @@ describe("preview of the dev stack", () => {
         const plan = r.plan!;
         const changed = plan.steps.filter((s) => s.op !== "same");
         expect(changed.map((s) => [s.op, s.type, s.name, s.replaceReasons])).toEqual([
-            ["replace", "docker:index/container:Container", "registry-server-container", ["ports"]],
+            ["replace", "docker:index/container:Container", "registry-front-container", ["ports"]],
         ]);
         expect(changed[0].inputs.ports).toEqual([{ internal: 5000, external: otherPort, ip: "0.0.0.0", protocol: "tcp" }]);
         expect(plan.summary).toEqual({ create: 0, update: 0, replace: 1, delete: 0, same: plan.steps.filter((s) => !s.name.startsWith("default")).length - 1 });
@@ -92,11 +93,11 @@ describe("preview of the dev stack", () => {
         // The human form says the same, one line per resource.
         const text = await runCli(["preview", "--stack", stack, "--config", `port=${otherPort}`]);
         expect(text.code).toBe(0);
-        expect(text.stdout).toMatch(/^\+- replace docker:index\/container:Container registry-server-container \(replace because: ports\)( \[delete-before-replace\])?$/m);
+        expect(text.stdout).toMatch(/^\+- replace docker:index\/container:Container registry-front-container \(replace because: ports\)( \[delete-before-replace\])?$/m);
         expect(text.stdout.split("\n").filter((l) => /^(\+|~|-|\+-) /.test(l))).toHaveLength(1);
         expect(text.stdout).toMatch(/^Resources: 0 to create, 0 to update, 1 to replace, 0 to delete, \d+ unchanged$/m);
 
-        expect(runOk(`docker inspect -f '{{.Id}}' ${registryContainer}`).trim()).toBe(containerId);
+        expect(runOk(`docker inspect -f '{{.Id}}' ${registryContainer}-front`).trim()).toBe(containerId);
         expect(fs.readFileSync(stateFile).equals(stateBytes)).toBe(true);
         expect(fs.existsSync(lockFile)).toBe(false);
         expect(devObjects()).toEqual(objects);

@@ -280,32 +280,6 @@ describe("durability", () => {
     });
 });
 
-describe("day-2", () => {
-    it("deletes an image and frees its blobs with garbage collection as the README describes", () => {
-        const name = outputs.containerName;
-        const auth = `--cacert ${caFile} -u admin:${outputs.credentials.admin}`;
-        const accept = "-H 'Accept: application/vnd.docker.distribution.manifest.v2+json'";
-        buildImage(`${endpoint}/e2e/gc:1`, 1, 256 * 1024);
-        dockerOk(`push ${endpoint}/e2e/gc:1`);
-        const manifest = JSON.parse(runOk(`curl -sf ${auth} ${accept} https://${endpoint}/v2/e2e/gc/manifests/1`));
-        const layer = manifest.layers[0].digest;
-        const digest = repoDigest(`${endpoint}/e2e/gc:1`);
-        expect(curlStatus(`${auth} -X DELETE https://${endpoint}/v2/e2e/gc/manifests/${digest}`)).toBe("202");
-        expect(curlStatus(`${auth} -I https://${endpoint}/v2/e2e/gc/blobs/${layer}`)).toBe("200");
-
-        dockerOk(`stop ${name}`);
-        const gc = dockerOk(`run --rm --user 1000:1000 --network none -v ${outputs.dataVolume}:/var/lib/registry -v ${name}-config:/etc/distribution:ro --entrypoint registry registry:2.8.3 garbage-collect --delete-untagged /etc/distribution/config.yml`);
-        expect(gc).toMatch(/blob eligible for deletion|Deleting blob/);
-        dockerOk(`start ${name}`);
-        waitHealthy(name);
-
-        expect(curlStatus(`${auth} -I https://${endpoint}/v2/e2e/gc/blobs/${layer}`)).toBe("404");
-        // What is still tagged keeps its blobs.
-        const kept = JSON.parse(runOk(`curl -sf ${auth} ${accept} https://${endpoint}/v2/e2e/hello/manifests/1`));
-        for (const l of kept.layers) expect(curlStatus(`${auth} -I https://${endpoint}/v2/e2e/hello/blobs/${l.digest}`)).toBe("200");
-    });
-});
-
 describe("lifecycle", () => {
     it("changes nothing on a second up", () => {
         stack.up();

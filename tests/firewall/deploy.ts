@@ -25,6 +25,15 @@ const repoRoot = path.resolve(__dirname, "../..");
  * The stack lives in its own project directory (copies of Pulumi.yaml and Pulumi.dev.yaml), so
  * its state never mixes with a dev deployment or another suite's.
  */
+/** Removes the Docker objects a stack with this containerName makes (a crashed run's leftovers). Never throws. */
+export async function removeStackDockerObjects(containerName: string): Promise<void> {
+    // The registry, its standby and its front, each with its init container and config volume.
+    const names = ["", "-standby", "-front"].map((suffix) => `${containerName}${suffix}`);
+    await run("docker", ["rm", "-f", ...names.flatMap((n) => [n, `${n}-init`])]);
+    await run("docker", ["volume", "rm", `${containerName}-data`, ...names.map((n) => `${n}-config`)]);
+    await run("docker", ["network", "rm", `${containerName}-net`]);
+}
+
 export class HarnessDeployment {
     readonly description = "dev stack through the local apply harness";
     readonly containerName = "rfwt-registry";
@@ -72,10 +81,10 @@ export class HarnessDeployment {
     /** The create command exactly as the stack declared and the harness ran it. */
     async applyCommand(): Promise<string> {
         const state = JSON.parse(await fs.promises.readFile(path.join(this.projectDir, ".local-state", "dev.json"), "utf8")) as {
-            resources: { type: string; inputs: { create: string } }[];
+            resources: { type: string; name: string; inputs: { create: string } }[];
         };
-        const commands = state.resources.filter((r) => r.type === "command:local:Command");
-        if (commands.length !== 1) throw new Error(`expected one command:local:Command in the stack, found ${commands.length}`);
+        const commands = state.resources.filter((r) => r.type === "command:local:Command" && r.name.endsWith("-firewall-rules"));
+        if (commands.length !== 1) throw new Error(`expected one firewall command:local:Command in the stack, found ${commands.length}`);
         return commands[0].inputs.create;
     }
 
@@ -91,8 +100,7 @@ export class HarnessDeployment {
         // Whatever a crashed run left: the rules (same script the component declares), the
         // container and its volumes (all named after the container).
         await run("sh", ["-c", renderAsRoot(renderFirewallRemoveScript(this.install))]);
-        await run("docker", ["rm", "-f", this.containerName]);
-        await run("docker", ["volume", "rm", `${this.containerName}-data`, `${this.containerName}-config`]);
+        await removeStackDockerObjects(this.containerName);
     }
 
     /** Removes the stack's project directory; call once, at the very end. */

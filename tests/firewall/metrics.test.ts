@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { renderAsRoot, renderFirewallRemoveScript, defaultFirewallInstallOptions } from "../../components/firewallRules";
+import { removeStackDockerObjects } from "./deploy";
 import { assertPrefixesUnused, createTopology, destroyTopology, inNs, must, probe, registryProbe, run, topo } from "./net";
 import { counter, matchedInterfaces, tableExists } from "./nft";
 
@@ -73,8 +74,7 @@ async function waitForMetrics(timeoutMs = 60_000): Promise<void> {
 async function cleanup(): Promise<void> {
     if (fs.existsSync(path.join(projectDir, ".local-state", "dev.json"))) await harness(["down"]).catch(() => undefined);
     await run("sh", ["-c", renderAsRoot(renderFirewallRemoveScript(defaultFirewallInstallOptions))]);
-    await run("docker", ["rm", "-f", containerName]);
-    await run("docker", ["volume", "rm", `${containerName}-data`, `${containerName}-config`]);
+    await removeStackDockerObjects(containerName);
 }
 
 beforeAll(async () => {

@@ -39,7 +39,7 @@ describe("cron schedules", () => {
 
 describe("maintenance settings", () => {
     const problems = (overrides: Record<string, unknown>) =>
-        registrySettingsProblems({ ...defaultRegistrySettings, hostnames: ["registry.example.com"], users: ["admin"], ...overrides }, (f) => `private-registry:${f}`);
+        registrySettingsProblems({ ...defaultRegistrySettings, hostnames: ["registry.example.com"], users: ["admin"], ...overrides }, (f) => `private-registry:${f}`, false);
 
     it("accepts the defaults, and empty schedules", () => {
         expect(problems({})).toEqual([]);

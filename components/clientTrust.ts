@@ -1,5 +1,5 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { hostCommand } from "./hostCommand";
 import * as ipaddr from "ipaddr.js";
 import { FirewallConnectionArgs } from "./firewall";
 import { renderAsRoot } from "./firewallRules";
@@ -259,13 +259,7 @@ export class RegistryClientTrust extends pulumi.ComponentResource {
             // A new CA re-runs the (idempotent) install in place. What the remove script would delete
             // (endpoints, roots, docker/containerd) is a trigger: it replaces, and deleting first runs
             // the old remove script before the new install, not after it.
-            const commandArgs = { create: install, update: install, delete: remove, triggers: [remove] };
-            const commandOpts: pulumi.CustomResourceOptions = { parent: this, deleteBeforeReplace: true };
-            if (client.connection !== undefined) {
-                new command.remote.Command(`${name}-client-${i}`, { ...commandArgs, connection: client.connection }, commandOpts);
-            } else {
-                new command.local.Command(`${name}-client-${i}`, commandArgs, commandOpts);
-            }
+            hostCommand(`${name}-client-${i}`, { create: install, update: install, delete: remove, triggers: [remove] }, client.connection, this);
         });
 
         this.registerOutputs({ endpoints: this.endpoints });

@@ -1,5 +1,5 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { hostCommand } from "./hostCommand";
 import {
     defaultFirewallPersistDir,
     defaultFirewallSystemdUnitDir,
@@ -79,15 +79,9 @@ export class RegistryFirewall extends pulumi.ComponentResource {
         const removeCommand = install.apply((i) => renderAsRoot(renderFirewallRemoveScript(i)));
 
         // The apply command embeds the whole ruleset, so any rule change is an in-place update that
-        // re-runs it (it is idempotent). Should the command ever be replaced, delete first: the
+        // re-runs it (it is idempotent). Should the command ever be replaced, it deletes first: the
         // default create-then-delete would run the old remove script after the new rules loaded.
-        const commandArgs = { create: applyCommand, update: applyCommand, delete: removeCommand };
-        const commandOpts: pulumi.CustomResourceOptions = { parent: this, deleteBeforeReplace: true };
-        if (args.connection !== undefined) {
-            new command.remote.Command(`${name}-rules`, { ...commandArgs, connection: args.connection }, commandOpts);
-        } else {
-            new command.local.Command(`${name}-rules`, commandArgs, commandOpts);
-        }
+        hostCommand(`${name}-rules`, { create: applyCommand, update: applyCommand, delete: removeCommand }, args.connection, this);
 
         this.registerOutputs({ rulesetText: this.rulesetText });
     }

@@ -1,5 +1,5 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { hostCommand } from "./hostCommand";
 import { FirewallConnectionArgs } from "./firewall";
 import { maintenanceScriptName, renderMaintenanceInstallScript, renderMaintenanceRemoveScript } from "./maintenanceScript";
 import { defaultRegistrySettings } from "./validation";
@@ -60,13 +60,7 @@ export class RegistryMaintenance extends pulumi.ComponentResource {
         const remove = pulumi.output(args.primaryContainer).apply(renderMaintenanceRemoveScript);
 
         // The install is idempotent and embeds the whole script, so a change re-runs it in place.
-        const commandArgs = { create: install, update: install, delete: remove };
-        const commandOpts: pulumi.CustomResourceOptions = { parent: this, deleteBeforeReplace: true };
-        if (args.connection !== undefined) {
-            new command.remote.Command(`${name}-install`, { ...commandArgs, connection: args.connection }, commandOpts);
-        } else {
-            new command.local.Command(`${name}-install`, commandArgs, commandOpts);
-        }
+        hostCommand(`${name}-install`, { create: install, update: install, delete: remove }, args.connection, this);
 
         this.scriptName = pulumi.output(args.primaryContainer).apply(maintenanceScriptName);
         this.registerOutputs({ scriptName: this.scriptName });

@@ -1,0 +1,11 @@
+/** Unit tests and the integration test against the real registry binary (test/registry.test.ts). */
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/test"],
+  // jose ships ESM only; Node 20.19+ requires it natively, jest needs it compiled to CommonJS.
+  transform: {
+    "^.+\\.[tj]s$": ["ts-jest", { tsconfig: { module: "commonjs", moduleResolution: "node10", allowJs: true, isolatedModules: true } }],
+  },
+  transformIgnorePatterns: ["/node_modules/(?!jose/)"],
+  testTimeout: 60000,
+};

@@ -2,8 +2,9 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import {
     clientTrustConfigProblems, configDeclarations, defaultStackConfig, notificationStackConfigProblems, parseNotificationHeaders, PrivateRegistry,
-    pullThroughCacheStackConfigProblems, RegistryClientTrust, RegistryConfigError, registryEndpoints, registrySettingsProblems,
-    sshTargetProblems, StackConfig, stackNotificationEndpoints, stackPullThroughCache,
+    objectStorageMaintenanceProblems, pullThroughCacheStackConfigProblems, RegistryClientTrust, RegistryConfigError, registryEndpoints,
+    registrySettingsProblems, s3StorageStackConfigProblems, sshTargetProblems, StackConfig, stackNotificationEndpoints, stackPullThroughCache,
+    stackS3Storage,
 } from "private-registry";
 
 const config = new pulumi.Config();
@@ -23,12 +24,19 @@ function readStackConfig(): StackConfig {
 
 const { dockerHost, protectData, sshHost, sshUser, sshHostKey, clientTrustLocal, clientTrustContainerd,
     notificationUrl, notificationTimeout, notificationThreshold, notificationBackoff, notificationIgnoredMediaTypes, notificationIgnoredActions,
-    proxyRemoteUrl, proxyUsername, proxyCaCertPem, ...settings } = readStackConfig();
+    proxyRemoteUrl, proxyUsername, proxyCaCertPem,
+    storageBackend, s3Endpoint, s3Region, s3Bucket, s3RootDirectory, s3Redirect, s3ChunkSizeMb, s3CaCertPem, ...settings } = readStackConfig();
 const notificationConfig = { notificationUrl, notificationTimeout, notificationThreshold, notificationBackoff, notificationIgnoredMediaTypes, notificationIgnoredActions };
 const cacheConfig = { proxyRemoteUrl, proxyUsername, proxyCaCertPem };
 // Secret keys, read as text only to check them; what goes on to the registry is marked secret.
 const notificationHeadersText = config.get("notificationHeaders");
 const proxyPassword = config.get("proxyPassword");
+// The engine tells the program which keys are secret; the SDK's check for it is not in its typings.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret?: (fullKey: string) => boolean };
+const isSecretKey = (k: string) => runtimeConfig.isConfigSecret?.(key(k)) ?? true;
+const storageConfig = { storageBackend, s3Endpoint, s3Region, s3Bucket, s3RootDirectory, s3Redirect, s3ChunkSizeMb, s3CaCertPem };
+const s3Credentials = { s3AccessKey: config.get("s3AccessKey"), s3SecretKey: config.get("s3SecretKey") };
 
 // All checks run before the first resource is declared, so bad config creates nothing, even in preview.
 const problems = [
@@ -37,6 +45,8 @@ const problems = [
     ...clientTrustConfigProblems(clientTrustLocal, clientTrustContainerd, key),
     ...notificationStackConfigProblems(notificationConfig, notificationHeadersText, key),
     ...pullThroughCacheStackConfigProblems(cacheConfig, proxyPassword, { ...settings, notificationEndpoints: stackNotificationEndpoints(notificationConfig) }, key),
+    ...s3StorageStackConfigProblems(storageConfig, s3Credentials, isSecretKey, key),
+    ...(storageBackend === "s3" ? objectStorageMaintenanceProblems(settings.maintenanceEnabled, settings.maintenanceBackupSchedule, key) : []),
 ];
 if (!/^(unix|ssh|tcp):\/\/\S+$/.test(dockerHost)) {
     problems.push(`${key("dockerHost")}: "${dockerHost}" is not a Docker host URL. Fix: pulumi config set ${key("dockerHost")} unix:///var/run/docker.sock (or ssh://user@host)`);
@@ -57,6 +67,7 @@ const registry = new PrivateRegistry("registry", {
     protectData,
     notificationEndpoints: stackNotificationEndpoints(notificationConfig, notificationHeadersText === undefined ? undefined : pulumi.secret(parseNotificationHeaders(notificationHeadersText)!)),
     pullThroughCache: stackPullThroughCache(cacheConfig, proxyPassword === undefined ? undefined : pulumi.secret(proxyPassword)),
+    s3Storage: stackS3Storage(storageConfig, pulumi.secret(s3Credentials.s3AccessKey ?? ""), pulumi.secret(s3Credentials.s3SecretKey ?? "")),
     hostConnection: (settings.firewallEnabled || settings.maintenanceEnabled) && sshHost !== ""
         ? {
             host: sshHost,

@@ -50,6 +50,22 @@ export interface StackConfig {
     metricsBindAddress: string;
     /** Host port the metrics are published on when metricsBindAddress is set; the firewall keeps it closed on the public interface. */
     metricsPort: number;
+    /** Where the registry keeps blobs and manifests, filesystem (the data volume) or s3 (a bucket; set the s3 keys and the secret keys s3AccessKey and s3SecretKey). */
+    storageBackend: string;
+    /** URL of the S3 endpoint (path-style), e.g. https://s3.example.com or http://10.0.0.5:7480 inside a trusted network; empty uses AWS S3 of s3Region. */
+    s3Endpoint: string;
+    /** Region of the bucket (us-east-1 for Ceph's default zone group). */
+    s3Region: string;
+    /** Name of the bucket the registry writes to; it must exist. */
+    s3Bucket: string;
+    /** Prefix of every object the registry writes, e.g. /registry; empty writes at the bucket's root. */
+    s3RootDirectory: string;
+    /** Answer blob downloads with a redirect to a presigned S3 URL, so clients fetch from S3 directly (they must reach it); off streams blobs through the registry. */
+    s3Redirect: boolean;
+    /** Part size of multipart uploads to S3, in MiB (5-5120). */
+    s3ChunkSizeMb: number;
+    /** PEM of the CA that signed the S3 endpoint's certificate, when it is not a public one. */
+    s3CaCertPem: string;
     /** Run garbage collection and backups with pulls served throughout. The registry port is published by a front (HAProxy, TCP pass-through) that moves new connections to a read-only standby registry while the writable one is stopped for the work, and a maintenance script (gc, backup, restore, list) is installed on the Docker host with cron schedules. Off publishes the registry directly and installs nothing on the host. */
     maintenanceEnabled: boolean;
     /** HAProxy image of the front, pinned by digest. */
@@ -140,6 +156,14 @@ export const configDeclarations: { readonly [K in keyof StackConfig]: ConfigDecl
     goGcPercent: { type: "integer", default: 400, description: "GOGC of the registry process (25-10000). The heap is also held under three quarters of memoryLimitMb (GOMEMLIMIT), whatever this is." },
     metricsBindAddress: { type: "string", default: "", description: "Host address the registry's debug server (Prometheus metrics, health, Go profiling; no authentication) is published on, for monitoring; a loopback or private address, never a wildcard. Empty keeps it inside the container." },
     metricsPort: { type: "integer", default: 5001, description: "Host port the metrics are published on when metricsBindAddress is set; the firewall keeps it closed on the public interface." },
+    storageBackend: { type: "string", default: "filesystem", description: "Where the registry keeps blobs and manifests, filesystem (the data volume) or s3 (a bucket; set the s3 keys and the secret keys s3AccessKey and s3SecretKey)." },
+    s3Endpoint: { type: "string", default: "", description: "URL of the S3 endpoint (path-style), e.g. https://s3.example.com or http://10.0.0.5:7480 inside a trusted network; empty uses AWS S3 of s3Region." },
+    s3Region: { type: "string", default: "", description: "Region of the bucket (us-east-1 for Ceph's default zone group)." },
+    s3Bucket: { type: "string", default: "", description: "Name of the bucket the registry writes to; it must exist." },
+    s3RootDirectory: { type: "string", default: "", description: "Prefix of every object the registry writes, e.g. /registry; empty writes at the bucket's root." },
+    s3Redirect: { type: "boolean", default: false, description: "Answer blob downloads with a redirect to a presigned S3 URL, so clients fetch from S3 directly (they must reach it); off streams blobs through the registry." },
+    s3ChunkSizeMb: { type: "integer", default: 10, description: "Part size of multipart uploads to S3, in MiB (5-5120)." },
+    s3CaCertPem: { type: "string", default: "", description: "PEM of the CA that signed the S3 endpoint's certificate, when it is not a public one." },
     maintenanceEnabled: { type: "boolean", default: true, description: "Run garbage collection and backups with pulls served throughout. The registry port is published by a front (HAProxy, TCP pass-through) that moves new connections to a read-only standby registry while the writable one is stopped for the work, and a maintenance script (gc, backup, restore, list) is installed on the Docker host with cron schedules. Off publishes the registry directly and installs nothing on the host." },
     frontImage: { type: "string", default: "haproxy:3.0-alpine@sha256:56b887da77428b7a6621e59e480cdbd330cc805c22d3cedb66ceea76ffdea2c6", description: "HAProxy image of the front, pinned by digest." },
     maintenanceGcSchedule: { type: "string", default: "0 3 * * 0", description: "When garbage collection runs, as a cron schedule in the Docker host's time zone (five fields, e.g. \"0 3 * * 0\" for Sundays at 03:00); empty schedules none." },

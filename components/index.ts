@@ -18,3 +18,4 @@ export * from "./front";
 export * from "./frontConfig";
 export * from "./maintenance";
 export * from "./maintenanceScript";
+export * from "./s3Storage";

@@ -30,6 +30,8 @@ export interface RegistryMaintenanceArgs {
     readonly backupDir?: string;
     /** Backups kept. Default: 7. */
     readonly backupRetention?: number;
+    /** Docker network a one-off gc joins to reach S3, when the registry keeps its data there; backup and restore then refuse. Default: none, the data volume. */
+    readonly objectStorageNetwork?: pulumi.Input<string>;
     /** SSH connection to the Docker host; without one the commands run on the machine running Pulumi. Default: none. */
     readonly connection?: FirewallConnectionArgs;
 }
@@ -46,9 +48,9 @@ export class RegistryMaintenance extends pulumi.ComponentResource {
     constructor(name: string, args: RegistryMaintenanceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("private-registry:index:RegistryMaintenance", name, {}, opts);
         const d = defaultRegistrySettings;
-        const scriptOptions = pulumi.all([args.primaryContainer, args.standbyContainer, args.frontContainer, args.dataVolume, args.configVolume])
-            .apply(([primaryContainer, standbyContainer, frontContainer, dataVolume, configVolume]) => ({
-                primaryContainer, standbyContainer, frontContainer, dataVolume, configVolume,
+        const scriptOptions = pulumi.all([args.primaryContainer, args.standbyContainer, args.frontContainer, args.dataVolume, args.configVolume, args.objectStorageNetwork])
+            .apply(([primaryContainer, standbyContainer, frontContainer, dataVolume, configVolume, objectStorageNetwork]) => ({
+                primaryContainer, standbyContainer, frontContainer, dataVolume, configVolume, objectStorageNetwork,
                 image: args.image,
                 registryUser: args.registryUser ?? "1000:1000",
                 backupDir: args.backupDir ?? d.maintenanceBackupDir,

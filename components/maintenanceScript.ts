@@ -29,6 +29,8 @@ export interface MaintenanceScriptOptions {
     readonly registryUser: string;
     /** Also delete manifests that no tag references (distribution's --delete-untagged). */
     readonly gcDeleteUntagged: boolean;
+    /** The registry keeps its data in S3: gc reaches it over this Docker network, and backup and restore are the object store's own business. Default: none, the data volume. */
+    readonly objectStorageNetwork?: string;
 }
 
 /** The two scheduled jobs, as five-field cron schedules; empty schedules none. */
@@ -100,6 +102,7 @@ REGISTRY_USER=${shellQuote(o.registryUser)}
 BACKUP_DIR=\${PRIVATE_REGISTRY_BACKUP_DIR:-${shellQuote(o.backupDir)}}
 RETENTION=${o.backupRetention}
 GC_FLAGS=${shellQuote(o.gcDeleteUntagged ? "--delete-untagged" : "")}
+OBJECT_STORAGE_NETWORK=${shellQuote(o.objectStorageNetwork ?? "")}
 ARCHIVE_PATTERN=${shellQuote(`^${archivePattern}$`)}
 DRAIN_SECONDS=${registryDrainSeconds + 10}
 LOCK_WAIT_SECONDS=\${PRIVATE_REGISTRY_LOCK_WAIT_SECONDS:-3600}
@@ -213,13 +216,23 @@ trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# With S3 storage the one-off gc reaches the bucket as the registry does; otherwise it needs no network.
+gc_network() {
+  if [ -n "$OBJECT_STORAGE_NETWORK" ]; then echo "$OBJECT_STORAGE_NETWORK"; else echo none; fi
+}
+
+refuse_object_storage() {
+  [ -z "$OBJECT_STORAGE_NETWORK" ] || fail "the registry keeps its data in S3, not in $DATA_VOLUME: $1 the bucket with the object store's own tools (versioning, replication, snapshots)"
+}
+
 cmd_gc() {
   lock
   IMAGE=$(registry_image)
   window_begin
   say "garbage collection of $DATA_VOLUME"
   # Marking lines name every blob of every image; the sizes, deletions and errors are what a log needs.
-  oneoff --user "$REGISTRY_USER" --tmpfs /tmp -v "$DATA_VOLUME:${registryDataDir}" -v "$CONFIG_VOLUME:${registryConfigDir}:ro" \\
+  docker run --rm --network "$(gc_network)" --security-opt no-new-privileges:true --cap-drop ALL \\
+    --user "$REGISTRY_USER" --tmpfs /tmp -v "$DATA_VOLUME:${registryDataDir}" -v "$CONFIG_VOLUME:${registryConfigDir}:ro" \\
     --entrypoint /bin/sh "$IMAGE" -c '
       set -eu
       before=$(du -sk ${registryDataDir} | cut -f1)
@@ -232,6 +245,7 @@ cmd_gc() {
 }
 
 cmd_backup() {
+  refuse_object_storage "back up"
   lock
   IMAGE=$(registry_image)
   window_begin
@@ -256,6 +270,7 @@ cmd_backup() {
 
 cmd_restore() {
   [ $# -eq 1 ] || fail "usage: $PROG restore <archive>"
+  refuse_object_storage "restore"
   [ -f "$1" ] || fail "no archive at $1 (backups are in $BACKUP_DIR; $PROG list shows them)"
   dir=$(cd "$(dirname "$1")" && pwd)
   base=$(basename "$1")

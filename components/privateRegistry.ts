@@ -7,6 +7,7 @@ import { RegistryNotificationEndpointArgs } from "./notifications";
 import { registryOptionProblems, RegistryPullThroughCacheArgs } from "./pullThroughCache";
 import { RegistryFront } from "./front";
 import { RegistryMaintenance } from "./maintenance";
+import { objectStorageMaintenanceProblems, RegistryS3StorageArgs, s3StorageProblems } from "./s3Storage";
 import { RegistryServer, RegistryServerArgs } from "./server";
 import { RegistryStorage } from "./storage";
 import { RegistryTls } from "./tls";
@@ -95,11 +96,13 @@ export interface PrivateRegistryArgs {
     readonly notificationEndpoints?: RegistryNotificationEndpointArgs[];
     /** Run the registry as a pull-through cache of an upstream registry; a cache refuses pushes. Default: none. */
     readonly pullThroughCache?: RegistryPullThroughCacheArgs;
+    /** Keep blobs and manifests in an S3 bucket instead of the data volume (set maintenanceBackupSchedule to "": backups copy the volume). Default: none, the data volume. */
+    readonly s3Storage?: RegistryS3StorageArgs;
 }
 
 /** Fills in defaults; the result is what validation checks and the children get. */
 export function privateRegistrySettings(args: PrivateRegistryArgs): RegistrySettings {
-    const { firewallConnection: _connection, hostConnection: _hostConnection, protectData: _protect, notificationEndpoints: _endpoints, pullThroughCache: _cache, ...rest } = args;
+    const { firewallConnection: _connection, hostConnection: _hostConnection, s3Storage: _s3, protectData: _protect, notificationEndpoints: _endpoints, pullThroughCache: _cache, ...rest } = args;
     const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
     return { ...defaultRegistrySettings, ...defined };
 }
@@ -126,7 +129,11 @@ export class PrivateRegistry extends pulumi.ComponentResource {
     constructor(name: string, args: PrivateRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         // Before anything is registered, so bad input creates nothing.
         const s = validateRegistrySettings(privateRegistrySettings(args), (field) => `PrivateRegistryArgs.${field}`);
-        const optionProblems = registryOptionProblems("PrivateRegistryArgs", args.notificationEndpoints, args.pullThroughCache, s);
+        const optionProblems = [
+            ...registryOptionProblems("PrivateRegistryArgs", args.notificationEndpoints, args.pullThroughCache, s),
+            ...s3StorageProblems(args.s3Storage).map(([field, problem, fix]) => `PrivateRegistryArgs.${field}: ${problem}. Fix: ${fix}`),
+            ...(args.s3Storage ? objectStorageMaintenanceProblems(s.maintenanceEnabled, s.maintenanceBackupSchedule, (f) => `PrivateRegistryArgs.${f}`) : []),
+        ];
         if (optionProblems.length > 0) throw new RegistryConfigError(optionProblems);
         super("private-registry:index:PrivateRegistry", name, {}, opts);
 
@@ -174,6 +181,7 @@ export class PrivateRegistry extends pulumi.ComponentResource {
             metricsPort: s.metricsPort,
             notificationEndpoints: args.notificationEndpoints,
             pullThroughCache: args.pullThroughCache,
+            s3Storage: args.s3Storage,
         };
         const afterFirewall = { parent: this, dependsOn: firewall ? [firewall] : [] };
 
@@ -218,6 +226,7 @@ export class PrivateRegistry extends pulumi.ComponentResource {
                 backupSchedule: s.maintenanceBackupSchedule,
                 backupDir: s.maintenanceBackupDir,
                 backupRetention: s.maintenanceBackupRetention,
+                objectStorageNetwork: args.s3Storage ? network.name : undefined,
                 connection: hostConnection,
             }, { parent: this });
             maintenanceScript = maintenance.scriptName;

@@ -37,12 +37,14 @@ export function proxyConfigSection(cache: ResolvedPullThroughCache | undefined):
 export const upstreamCaDirName = "upstream-ca";
 
 /**
- * Environment that makes the registry (Go's crypto/x509) trust the upstream's CA besides the
- * system's: SSL_CERT_DIR replaces the default directory list, so the system's stays in it, and
- * the bundle file (e.g. /etc/ssl/certs/ca-certificates.crt) is still read as before.
+ * Environment that makes the registry (Go's crypto/x509) trust extra CAs besides the system's,
+ * each in a directory of the config volume: SSL_CERT_DIR replaces the default directory list, so
+ * the system's stays in it, and the bundle file (e.g. /etc/ssl/certs/ca-certificates.crt) is still
+ * read as before. No directories, no variable.
  */
-export function upstreamCaEnv(configDir: string): string[] {
-    return [`SSL_CERT_DIR=/etc/ssl/certs:${configDir}/${upstreamCaDirName}`];
+export function extraCaEnv(configDir: string, caDirNames: readonly string[]): string[] {
+    if (caDirNames.length === 0) return [];
+    return [`SSL_CERT_DIR=${["/etc/ssl/certs", ...caDirNames.map((d) => `${configDir}/${d}`)].join(":")}`];
 }
 
 /** Host and port a URL connects to (default ports filled in), lower-cased; undefined if not a URL. */

@@ -1,6 +1,7 @@
 import * as YAML from "yaml";
 import { notificationsConfigSection, ResolvedNotificationEndpoint } from "./notifications";
 import { proxyConfigSection, ResolvedPullThroughCache } from "./pullThroughCache";
+import { ResolvedS3Storage, s3StorageConfigSections } from "./s3Storage";
 import { defaultRegistrySettings } from "./validation";
 
 /** Where the config volume is mounted in the registry container; 3.x's default config directory. */
@@ -43,6 +44,8 @@ export interface RegistryConfigOptions {
     readonly notificationEndpoints?: readonly ResolvedNotificationEndpoint[];
     /** The upstream when the registry is a pull-through cache, password resolved. Default: none. */
     readonly pullThroughCache?: ResolvedPullThroughCache;
+    /** Keep blobs and manifests in S3 instead of the data volume, credentials resolved. Default: none, the data volume. */
+    readonly s3Storage?: ResolvedS3Storage;
     /** Serve pulls only (storage.maintenance.readonly), as the standby does during a maintenance window. Default false. */
     readonly readOnly?: boolean;
 }
@@ -56,7 +59,7 @@ export const registryDrainSeconds = 20;
  */
 export function registryConfigObject(options: RegistryConfigOptions): Record<string, unknown> {
     const storage: Record<string, unknown> = {
-        filesystem: { rootdirectory: registryDataDir },
+        ...(options.s3Storage ? s3StorageConfigSections(options.s3Storage) : { filesystem: { rootdirectory: registryDataDir } }),
         delete: { enabled: true },
         // Unfinished uploads are removed after a week, so aborted pushes don't fill the disk; a
         // read-only registry must not purge what the writable one is still receiving.

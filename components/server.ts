@@ -6,7 +6,8 @@ import {
 } from "./registryConfig";
 import { metricsAddressProblem } from "./metrics";
 import { RegistryNotificationEndpointArgs } from "./notifications";
-import { registryOptionProblems, RegistryPullThroughCacheArgs, upstreamCaEnv } from "./pullThroughCache";
+import { extraCaEnv, registryOptionProblems, RegistryPullThroughCacheArgs, upstreamCaDirName } from "./pullThroughCache";
+import { RegistryS3StorageArgs, s3StorageProblems, storageCaDirName } from "./s3Storage";
 import { initConfigMount, registryFilesDigest, registryUploads, renderInitScript } from "./serverFiles";
 import { componentDependencies } from "./componentDependencies";
 import { defaultRegistrySettings, RegistryConfigError } from "./validation";
@@ -51,6 +52,8 @@ export interface RegistryServerArgs {
     readonly notificationEndpoints?: RegistryNotificationEndpointArgs[];
     /** Run the registry as a pull-through cache of this upstream; a cache refuses pushes. Default: none. */
     readonly pullThroughCache?: RegistryPullThroughCacheArgs;
+    /** Keep blobs and manifests in S3 instead of the data volume. Default: none, the data volume. */
+    readonly s3Storage?: RegistryS3StorageArgs;
     /** Docker network the container joins (as its only network), reachable there by its name and networkAlias. Default: none, Docker's default bridge. */
     readonly networkName?: pulumi.Input<string>;
     /** Another DNS name of the container on networkName. Default: none. */
@@ -79,6 +82,7 @@ export class RegistryServer extends pulumi.ComponentResource {
         const optionProblems = registryOptionProblems("RegistryServerArgs", args.notificationEndpoints, args.pullThroughCache, {
             hostnames: [], ipAddresses: [], port: args.port ?? defaultRegistrySettings.port,
         });
+        optionProblems.push(...s3StorageProblems(args.s3Storage).map(([field, problem, fix]) => `RegistryServerArgs.${field}: ${problem}. Fix: ${fix}`));
         if (optionProblems.length > 0) throw new RegistryConfigError(optionProblems);
         super("private-registry:index:RegistryServer", name, {}, opts);
         const containerName = args.containerName ?? defaultRegistrySettings.containerName;
@@ -101,8 +105,8 @@ export class RegistryServer extends pulumi.ComponentResource {
 
         // Header values and the upstream password stay secret: they only reach config.yml, a secret upload.
         const files = pulumi.all([httpSecret.result, args.htpasswd, args.tlsCertPem, args.tlsKeyPem,
-            pulumi.output(args.notificationEndpoints ?? []), pulumi.output(args.pullThroughCache)])
-            .apply(([secret, htpasswd, certificatePem, keyPem, notificationEndpoints, cache]) => ({
+            pulumi.output(args.notificationEndpoints ?? []), pulumi.output(args.pullThroughCache), pulumi.output(args.s3Storage)])
+            .apply(([secret, htpasswd, certificatePem, keyPem, notificationEndpoints, cache, s3]) => ({
                 configYaml: renderRegistryConfig({
                     httpSecret: secret, blobDescriptorCache: args.blobDescriptorCache, http2: args.http2, logLevel: args.logLevel,
                     // The front's health checks reach the debug server over the shared network.
@@ -110,9 +114,11 @@ export class RegistryServer extends pulumi.ComponentResource {
                     readOnly: standby,
                     notificationEndpoints,
                     pullThroughCache: cache && { remoteUrl: cache.remoteUrl, username: cache.username, password: cache.password },
+                    s3Storage: s3,
                 }),
                 htpasswd, certificatePem, keyPem,
                 ...(cache?.caCertPem ? { upstreamCaPem: cache.caCertPem } : {}),
+                ...(s3?.caCertPem ? { storageCaPem: s3.caCertPem } : {}),
             }));
         const filesDigest = files.apply(registryFilesDigest);
         const digestLabel = { label: "private-registry.files-sha256", value: filesDigest };
@@ -142,7 +148,10 @@ export class RegistryServer extends pulumi.ComponentResource {
             command: ["serve", registryFiles.config],
             envs: [
                 ...registryRuntimeEnv(memoryLimitMb, args.goGcPercent),
-                ...(args.pullThroughCache?.caCertPem !== undefined ? upstreamCaEnv(registryConfigDir) : []),
+                ...extraCaEnv(registryConfigDir, [
+                    ...(args.pullThroughCache?.caCertPem !== undefined ? [upstreamCaDirName] : []),
+                    ...(args.s3Storage?.caCertPem !== undefined ? [storageCaDirName] : []),
+                ]),
             ],
             user: `${uid}:${gid}`,
             readOnly: true,

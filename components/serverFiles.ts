@@ -1,5 +1,6 @@
 import * as crypto from "crypto";
 import { upstreamCaDirName } from "./pullThroughCache";
+import { storageCaDirName } from "./s3Storage";
 import { registryDataDir } from "./registryConfig";
 
 /** Where the init container mounts the config volume; the registry mounts it at registryConfigDir. */
@@ -17,6 +18,8 @@ export interface RegistryFileContents {
     readonly keyPem: string;
     /** PEM of the CA a pull-through cache's upstream is signed by. Default: none. */
     readonly upstreamCaPem?: string;
+    /** PEM of the CA the S3 endpoint's certificate is signed by. Default: none. */
+    readonly storageCaPem?: string;
 }
 
 /** One file uploaded into the init container (the docker provider's `uploads` entry). */
@@ -46,6 +49,7 @@ export function registryUploads(files: RegistryFileContents, uid: number, gid: n
         upload("server.key", files.keyPem, "0400"),
         // A directory of its own: SSL_CERT_DIR reads every file in it as a trusted CA.
         ...(files.upstreamCaPem ? [upload(`${upstreamCaDirName}/ca.crt`, files.upstreamCaPem, "0444")] : []),
+        ...(files.storageCaPem ? [upload(`${storageCaDirName}/ca.crt`, files.storageCaPem, "0444")] : []),
     ];
 }
 
@@ -57,8 +61,9 @@ export function configUpload(name: string, content: string, permissions: string,
 /** Identifies a set of registry files; a new digest replaces the registry container so it reads them. */
 export function registryFilesDigest(files: RegistryFileContents): string {
     const hash = crypto.createHash("sha256");
-    // The CA only counts when present, so registries without one keep their digest.
-    const parts = [files.configYaml, files.htpasswd, files.certificatePem, files.keyPem, ...(files.upstreamCaPem ? [files.upstreamCaPem] : [])];
+    // The CAs only count when present, so registries without one keep their digest.
+    const parts = [files.configYaml, files.htpasswd, files.certificatePem, files.keyPem,
+        ...(files.upstreamCaPem ? [files.upstreamCaPem] : []), ...(files.storageCaPem ? [`storage:${files.storageCaPem}`] : [])];
     for (const part of parts) {
         hash.update(String(part.length)).update(":").update(part);
     }

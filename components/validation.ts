@@ -9,7 +9,9 @@ import { metricsAddressProblem } from "./metrics";
 export const stackOnlyConfigKeys = ["dockerHost", "protectData", "sshHost", "sshUser", "sshHostKey", "clientTrustLocal", "clientTrustContainerd",
     // One notification endpoint and a pull-through cache, which PrivateRegistryArgs takes structured.
     "notificationUrl", "notificationTimeout", "notificationThreshold", "notificationBackoff", "notificationIgnoredMediaTypes", "notificationIgnoredActions",
-    "proxyRemoteUrl", "proxyUsername", "proxyCaCertPem"] as const;
+    "proxyRemoteUrl", "proxyUsername", "proxyCaCertPem",
+    // S3 storage, which PrivateRegistryArgs takes structured as s3Storage.
+    "storageBackend", "s3Endpoint", "s3Region", "s3Bucket", "s3RootDirectory", "s3Redirect", "s3ChunkSizeMb", "s3CaCertPem"] as const;
 
 /**
  * Everything a registry needs to know, flat, named as the stack's config keys.

@@ -14,7 +14,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { registryConfigDir, upstreamCaEnv } from "../../components";
+import { extraCaEnv, registryConfigDir, upstreamCaDirName } from "../../components";
 import { down, state, up, UpResult } from "../local-apply";
 
 /** The docker bridge's gateway: an address of this host that containers reach, not a public one. */
@@ -352,7 +352,7 @@ describe("pull-through cache", () => {
             expect(pulled.code).toBe(0);
             expect(pulled.stdout).toContain(`Digest: ${cachedDigest}`);
             // distribution 2.8 asks the upstream for its auth challenge at start and panics when it can't.
-            const restarted = await sh(`timeout 20 ${cacheRegistryRun(upstreamCaEnv(registryConfigDir)[0])}`);
+            const restarted = await sh(`timeout 20 ${cacheRegistryRun(extraCaEnv(registryConfigDir, [upstreamCaDirName])[0])}`);
             expect(restarted.stderr).toMatch(/panic: Get "https:\/\/172\.17\.0\.1:\d+\/v2\/": dial tcp [\d.:]+: connect: connection refused/);
         } finally {
             await shOk(`docker start ${upstreamContainer}`);

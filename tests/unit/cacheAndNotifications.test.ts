@@ -14,7 +14,7 @@ import {
 } from "../../components/notifications";
 import { PrivateRegistry } from "../../components/privateRegistry";
 import {
-    caCertificateProblem, pullThroughCacheProblems, pullThroughCacheStackConfigProblems, RegistryPullThroughCacheArgs, upstreamCaEnv,
+    caCertificateProblem, pullThroughCacheProblems, pullThroughCacheStackConfigProblems, RegistryPullThroughCacheArgs, extraCaEnv,
 } from "../../components/pullThroughCache";
 import { renderRegistryConfig } from "../../components/registryConfig";
 import { RegistryServer } from "../../components/server";
@@ -112,7 +112,9 @@ describe("the upstream's CA in the config volume", () => {
     });
 
     it("is trusted besides the system's CAs", () => {
-        expect(upstreamCaEnv("/etc/distribution")).toEqual(["SSL_CERT_DIR=/etc/ssl/certs:/etc/distribution/upstream-ca"]);
+        expect(extraCaEnv("/etc/distribution", ["upstream-ca"])).toEqual(["SSL_CERT_DIR=/etc/ssl/certs:/etc/distribution/upstream-ca"]);
+        expect(extraCaEnv("/etc/distribution", ["upstream-ca", "storage-ca"])).toEqual(["SSL_CERT_DIR=/etc/ssl/certs:/etc/distribution/upstream-ca:/etc/distribution/storage-ca"]);
+        expect(extraCaEnv("/etc/distribution", [])).toEqual([]);
     });
 });
 

@@ -70,7 +70,7 @@ describe("component package schema", () => {
     it("references only types the package itself defines", () => {
         const refs = JSON.stringify(schema).match(/"\$ref":"[^"]+"/g) ?? [];
         for (const ref of refs) {
-            expect(ref).toMatch(/^"\$ref":"#\/types\/private-registry:index:[A-Za-z]+"$/);
+            expect(ref).toMatch(/^"\$ref":"#\/types\/private-registry:index:[A-Za-z0-9]+"$/);
             const token = ref.replace(/^"\$ref":"#\/types\//, "").replace(/"$/, "");
             expect(schema.types?.[token]).toBeDefined();
         }

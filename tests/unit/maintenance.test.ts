@@ -116,9 +116,19 @@ describe("the front's haproxy.cfg", () => {
 
 describe("the maintenance script", () => {
     it("passes shellcheck, with its install and remove scripts", () => {
-        for (const script of [renderMaintenanceScript(options), renderMaintenanceInstallScript(options, { gc: "0 3 * * 0", backup: "30 2 * * *" }), renderMaintenanceRemoveScript("registry")]) {
+        for (const script of [renderMaintenanceScript(options), renderMaintenanceScript({ ...options, objectStorageNetwork: "registry-net" }), renderMaintenanceInstallScript(options, { gc: "0 3 * * 0", backup: "30 2 * * *" }), renderMaintenanceRemoveScript("registry")]) {
             const check = tool("shellcheck", ["--shell=sh", "--severity=style", "-"], script);
             expect({ status: check.status, out: check.stdout }).toEqual({ status: 0, out: "" });
+        }
+    });
+
+    it("refuses backup and restore when the data is in S3, before touching anything", () => {
+        const script = renderMaintenanceScript({ ...options, objectStorageNetwork: "registry-net" });
+        for (const args of [["backup"], ["restore", "/nonexistent.tar.gz"]]) {
+            const result = spawnSync("/bin/sh", ["-s", ...args], { input: script, encoding: "utf8" });
+            expect({ status: result.status, err: result.stderr }).toEqual({
+                status: 1, err: expect.stringMatching(/error: the registry keeps its data in S3, not in registry-data: (back up|restore) the bucket with the object store's own tools/),
+            });
         }
     });
 

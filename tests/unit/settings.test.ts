@@ -65,7 +65,8 @@ describe("settings declared once, in Pulumi.yaml", () => {
         const required = new Set(["hostnames", "users"]);
         const programOnly = new Set(["dockerHost", "sshHost", "sshUser", "sshHostKey", "clientTrustLocal", "clientTrustContainerd",
             "notificationUrl", "notificationTimeout", "notificationThreshold", "notificationBackoff", "notificationIgnoredMediaTypes", "notificationIgnoredActions",
-            "proxyRemoteUrl", "proxyUsername", "proxyCaCertPem"]);
+            "proxyRemoteUrl", "proxyUsername", "proxyCaCertPem",
+            "storageBackend", "s3Endpoint", "s3Region", "s3Bucket", "s3RootDirectory", "s3Redirect", "s3ChunkSizeMb", "s3CaCertPem"]);
         for (const [key, decl] of Object.entries(configDeclarations)) {
             if (programOnly.has(key)) {
                 expect({ key, arg: docs[key] }).toEqual({ key, arg: undefined });
@@ -75,7 +76,7 @@ describe("settings declared once, in Pulumi.yaml", () => {
             expect({ key, doc: docs[key] }).toEqual({ key, doc: expected });
         }
         // Args that aren't config keys are few and deliberate.
-        expect(Object.keys(docs).filter((k) => !(k in configDeclarations))).toEqual(["hostConnection", "firewallConnection", "notificationEndpoints", "pullThroughCache"]);
+        expect(Object.keys(docs).filter((k) => !(k in configDeclarations))).toEqual(["hostConnection", "firewallConnection", "notificationEndpoints", "pullThroughCache", "s3Storage"]);
     });
 
     it("other components state the same default wherever a property has a setting's name", () => {

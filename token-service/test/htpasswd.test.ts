@@ -26,7 +26,8 @@ describe("parseHtpasswd", () => {
 });
 
 describe("verifyPassword", () => {
-    const users = parseHtpasswd(`${APACHE}\ndave:${hashSync("pw-2a", 4)}\nerin:${hashSync("pw-2b", 4).replace(/^\$2a/, "$2b")}`);
+    // bcryptjs writes $2b$; the $2a$ flavour hashes the same for short passwords.
+    const users = parseHtpasswd(`${APACHE}\ndave:${hashSync("pw-2a", 4).replace(/^\$2b/, () => "$2a")}\nerin:${hashSync("pw-2b", 4)}`);
 
     it("accepts the right password for $2y$, $2a$ and $2b$ entries", async () => {
         await expect(verifyPassword(users, "alice", "correct horse")).resolves.toBe(true);

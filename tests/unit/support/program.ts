@@ -96,6 +96,8 @@ export async function evaluateProgram(options: {
     stack: string;
     config?: Record<string, unknown>;
     preview?: boolean;
+    /** Config keys (without the project prefix) the engine marks secret. Default: none. */
+    secretKeys?: string[];
 }): Promise<EvaluatedProgram> {
     const config = { ...stackConfig(options.stack), ...(options.config ?? {}) };
     const resources: RegisteredResource[] = [];
@@ -136,7 +138,7 @@ export async function evaluateProgram(options: {
         };
         const plain: Record<string, string> = {};
         for (const [k, v] of Object.entries(config)) plain[k] = typeof v === "string" ? v : JSON.stringify(v);
-        pulumi.runtime.setAllConfig(plain, []);
+        pulumi.runtime.setAllConfig(plain, (options.secretKeys ?? []).map((k) => `${projectName}:${k}`));
         try {
             program = require(path.join(repoRoot, "index.ts"));
         } catch (err) {

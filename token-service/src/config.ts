@@ -77,19 +77,19 @@ const PATH_KEYS = ["tlsCert", "tlsKey", "signingKey", "signingCert", "htpasswdFi
 export function parseSettings(text: string, baseDir: string, source = "settings"): Settings {
     const doc = parseDocument(text, source);
     const problems = unknownKeys(doc, SETTINGS_KEYS, "");
-    const text_ = (key: string, fallback?: string): string => {
+    const stringSetting = (key: string, fallback?: string): string => {
         const value = doc[key] ?? fallback;
         if (typeof value === "string" && value !== "") return value;
         problems.push(`${key}: ${value === undefined ? "required" : "expected a non-empty string"}`);
         return "";
     };
-    const integer = (key: string, fallback: number, min: number, max: number): number => {
+    const integerSetting = (key: string, fallback: number, min: number, max: number): number => {
         const value = doc[key] ?? fallback;
         if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max) return value;
         problems.push(`${key}: expected a whole number from ${min} to ${max}`);
         return fallback;
     };
-    const paths = Object.fromEntries(PATH_KEYS.map((key) => [key, resolve(baseDir, text_(key))])) as Record<
+    const paths = Object.fromEntries(PATH_KEYS.map((key) => [key, resolve(baseDir, stringSetting(key))])) as Record<
         (typeof PATH_KEYS)[number],
         string
     >;
@@ -97,20 +97,20 @@ export function parseSettings(text: string, baseDir: string, source = "settings"
     if (!KEY_HEADERS.includes(keyHeader as KeyHeader)) {
         problems.push(`keyHeader: expected one of ${KEY_HEADERS.join(", ")}`);
     }
-    const realmPath = text_("realmPath", "/token");
+    const realmPath = stringSetting("realmPath", "/token");
     if (!realmPath.startsWith("/")) problems.push(`realmPath: must start with "/", e.g. /token`);
     const services = doc.services === undefined ? undefined : stringList(doc.services, "services", problems);
     if (doc.services === undefined) problems.push("services: required: the registry's auth.token.service value(s)");
     else if (services?.length === 0) problems.push("services: name at least one service");
     const settings: Settings = {
-        host: text_("host", "0.0.0.0"),
-        port: integer("port", 5001, 1, 65535),
+        host: stringSetting("host", "0.0.0.0"),
+        port: integerSetting("port", 5001, 1, 65535),
         ...paths,
         keyHeader: keyHeader as KeyHeader,
-        issuer: text_("issuer"),
+        issuer: stringSetting("issuer"),
         services: services ?? [],
         realmPath,
-        tokenLifetimeSeconds: integer("tokenLifetimeSeconds", 300, 1, 86400),
+        tokenLifetimeSeconds: integerSetting("tokenLifetimeSeconds", 300, 1, 86400),
     };
     if (problems.length > 0) throw new ConfigError(source, problems);
     return settings;

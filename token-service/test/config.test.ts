@@ -1,4 +1,7 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { ConfigError, parseAccessPolicy, parseSettings } from "../src/config";
+import { decideAccess } from "../src/rules";
 
 function problemsOf(parse: () => unknown): string[] {
     try {
@@ -130,5 +133,19 @@ rules:
             "groups: expected a mapping of group name to a list of users",
             "rules: expected a list of rules",
         ]);
+    });
+});
+
+describe("the README's examples", () => {
+    const readme = readFileSync(join(__dirname, "..", "README.md"), "utf8");
+    const yamlBlocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1]);
+
+    it("parse as documented", () => {
+        const settings = parseSettings(yamlBlocks.find((block) => block.includes("signingKey:"))!, "/etc/token-service");
+        expect(settings).toMatchObject({ keyHeader: "kid", services: ["registry.example.com"], tlsCert: "/etc/token-service/tls/server.crt" });
+        const policy = parseAccessPolicy(yamlBlocks.find((block) => block.includes("adminGroup:"))!);
+        expect(policy.rules).toHaveLength(6);
+        expect(decideAccess(policy, "ci", [{ type: "registry", name: "catalog", actions: ["*"] }])).toHaveLength(1);
+        expect(decideAccess(policy, "bob", [{ type: "repository", name: "team/a/b", actions: ["pull", "push", "delete"] }])[0].actions).toEqual(["pull", "push", "delete"]);
     });
 });

@@ -152,9 +152,9 @@ describe("a registry with token auth", () => {
     it("refuses a push by the read-only user with insufficient_scope", async () => {
         const token = await getToken("carol", ["repository:team/app:pull,push"]);
         expect(decodeJwt(token).access).toEqual([{ type: "repository", name: "team/app", actions: ["pull"] }]);
-        expect(bearerChallenge(await call(token, "POST", "/v2/team/app/blobs/uploads/"))).toBe(
-            `Bearer realm="${tokenUrl()}",service="${SERVICE}",scope="repository:team/app:pull,push",error="insufficient_scope"`,
-        );
+        // The registry lists the actions from a Go map, in either order.
+        const challenge = bearerChallenge(await call(token, "POST", "/v2/team/app/blobs/uploads/"));
+        expect([`pull,push`, `push,pull`].map((actions) => `Bearer realm="${tokenUrl()}",service="${SERVICE}",scope="repository:team/app:${actions}",error="insufficient_scope"`)).toContain(challenge);
     });
 
     it("gives anonymous nothing on team repositories, and pull on public ones", async () => {

@@ -8,4 +8,6 @@ module.exports = {
   },
   transformIgnorePatterns: ["/node_modules/(?!jose/)"],
   testTimeout: 60000,
+  // The repository's CI adds these counts to its one "N passed, N failed" line.
+  reporters: ["default", "<rootDir>/../tests/support/summaryReporter.js"],
 };

@@ -17,22 +17,25 @@
 #   stop    kills the processes that start started (by their PID files) and removes DIR.
 #
 # Needs Debian's ceph-mon ceph-osd radosgw ceph-common (the mgr is not used).
-# Settings (environment): CEPH_RGW_MON_PORT (16789), CEPH_RGW_PORT (17480),
-#   CEPH_RGW_DAEMON_PORTS (16800-16899, the OSD's messengers), CEPH_RGW_BUCKET (registry),
+# Settings (environment): CEPH_RGW_MON_PORT (16789, else a free one of 16780-16799),
+#   CEPH_RGW_PORT (17480, else a free one of 17481-17499), CEPH_RGW_DAEMON_PORTS (16800-16899: the
+#   OSD binds 4 free ones of these), CEPH_RGW_BUCKET (registry),
 #   CEPH_RGW_ACCESS_KEY / CEPH_RGW_SECRET_KEY (generated), CEPH_RGW_TIMEOUT (seconds per wait, 60),
 #   CEPH_RGW_MEMSTORE_BYTES (1 GiB: the OSD keeps objects in RAM, up to this),
-#   CEPH_RGW_KEEP_ON_FAILURE=1 (a failed start leaves the daemons and DIR for a look).
+#   CEPH_RGW_KEEP_ON_FAILURE=1 (a failed start leaves the daemons and DIR for a look),
+#   CEPH_RGW_ADDRESS (127.0.0.1: the gateway's listening address; the other daemons keep loopback).
 set -Eeuo pipefail
 
-MON_PORT="${CEPH_RGW_MON_PORT:-16789}"
-RGW_PORT="${CEPH_RGW_PORT:-17480}"
 DAEMON_PORTS="${CEPH_RGW_DAEMON_PORTS:-16800-16899}"
 BUCKET="${CEPH_RGW_BUCKET:-registry}"
+# The gateway's address; containers reach it only on an address other than loopback, e.g. that of
+# a test namespace the script runs in (ip netns exec NS ceph-rgw.sh start).
+RGW_ADDRESS="${CEPH_RGW_ADDRESS:-127.0.0.1}"
 TIMEOUT="${CEPH_RGW_TIMEOUT:-60}"
 MEMSTORE_BYTES="${CEPH_RGW_MEMSTORE_BYTES:-1073741824}"
 REGION="us-east-1"
 MARKER=".ceph-rgw-state"
-# Daemons in start order; stop goes the other way.
+# The daemons, by their Ceph names (PID files, logs), in start order.
 DAEMONS=(mon.a osd.0 client.rgw.gw)
 
 say() { echo "ceph-rgw: $*" >&2; }
@@ -40,7 +43,7 @@ die() { say "error: $*"; exit 1; }
 
 # Names the command that failed, so a failed start says more than its exit code.
 # Only the innermost failure: the trap also runs in each calling function (set -E).
-trap '[ -n "${FAILED_AT:-}" ] || { FAILED_AT=$LINENO; say "failed (exit $?) at line $LINENO: $BASH_COMMAND"; }' ERR
+trap 'rc=$?; [ -n "${FAILED_AT:-}" ] || { FAILED_AT=$LINENO; say "failed (exit $rc) at line $LINENO: $BASH_COMMAND"; }' ERR
 
 usage() { die "usage: $0 start|status|stop [DIR] (or CEPH_RGW_DIR)"; }
 
@@ -52,7 +55,9 @@ set_paths() {
   KEYRING="$DIR/keyring"
   ENV_FILE="$DIR/env"
   CURLRC="$DIR/s3.curlrc"
-  ENDPOINT="http://127.0.0.1:$RGW_PORT"
+  ENDPOINT=""
+  # A running cluster's endpoint is in its env file (its port may be a fallback one).
+  if [ -s "$ENV_FILE" ]; then ENDPOINT="$(sed -n 's/^CEPH_RGW_ENDPOINT=//p' "$ENV_FILE")"; fi
 }
 
 # ---- processes ---------------------------------------------------------------------------
@@ -119,26 +124,45 @@ wait_for() {
 
 mon_in_quorum() { ceph_cli quorum_status | grep -q '"quorum_names":\["a"\]'; }
 osd_up_and_in() { ceph_cli osd stat -f json | grep -q '"num_up_osds":1,"osd_up_since":[0-9]*,"num_in_osds":1'; }
-rgw_answers() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$ENDPOINT/")" = 200 ]; }
+rgw_answers() { [ -n "$ENDPOINT" ] && [ "$(curl -s -o /dev/null -w '%{http_code}' "$ENDPOINT/")" = 200 ]; }
 
 # s3 <curl args...>: a request signed with SigV4 for the test user; the keys stay in the curlrc
 # file, off the command line. curl 7.88 signs the query string as written: give every parameter
 # a value (`?uploads=`), in sorted order, percent-encoded (`prefix=a%2Fb`).
 s3() { curl -sS --fail-with-body -K "$CURLRC" "$@"; }
 
-# Listening TCP ports between $1 and $2 (ss's own port filters proved unreliable here).
-listening_in() {
-  ss -Htln | awk -v lo="$1" -v hi="$2" '{ p = $4; sub(/.*:/, "", p); if (p + 0 >= lo && p + 0 <= hi) print p }'
+LISTENING=""
+port_busy() { grep -qx -- "$1" <<<"$LISTENING"; }
+
+# pick_port <given> <preferred> <fallback low> <fallback high>: the given port, which must be
+# free; else the preferred one, or the first free one of the fallback range, when it is taken.
+pick_port() {
+  local p
+  if [ -n "$1" ]; then
+    if port_busy "$1"; then die "port $1 is already in use"; fi
+    echo "$1"
+    return 0
+  fi
+  for p in "$2" $(seq "$3" "$4"); do
+    if ! port_busy "$p"; then
+      echo "$p"
+      return 0
+    fi
+  done
+  die "no free port in $2 or $3-$4"
 }
 
-check_ports_free() {
-  local busy
-  busy="$({
-    listening_in "$MON_PORT" "$MON_PORT"
-    listening_in "$RGW_PORT" "$RGW_PORT"
-    listening_in "${DAEMON_PORTS%-*}" "${DAEMON_PORTS#*-}"
-  } | sort -un | tr '\n' ' ')"
-  [ -z "$busy" ] || die "port(s) already in use: $busy(set CEPH_RGW_MON_PORT, CEPH_RGW_PORT, CEPH_RGW_DAEMON_PORTS)"
+choose_ports() {
+  local lo="${DAEMON_PORTS%-*}" hi="${DAEMON_PORTS#*-}" free=0 p
+  LISTENING="$(ss -Htln | awk '{ p = $4; sub(/.*:/, "", p); print p }' | sort -un)"
+  MON_PORT="$(pick_port "${CEPH_RGW_MON_PORT:-}" 16789 16780 16799)"
+  RGW_PORT="$(pick_port "${CEPH_RGW_PORT:-}" 17480 17481 17499)"
+  ENDPOINT="http://$RGW_ADDRESS:$RGW_PORT"
+  # Each daemon binds the first free ports of the range; the OSD needs four.
+  for p in $(seq "$lo" "$hi"); do
+    if ! port_busy "$p"; then free=$((free + 1)); fi
+  done
+  [ "$free" -ge 8 ] || die "fewer than 8 free ports in $DAEMON_PORTS (set CEPH_RGW_DAEMON_PORTS)"
 }
 
 write_conf() {
@@ -195,7 +219,7 @@ osd op num shards = 1
 osd op num threads per shard = 2
 
 [client.rgw.gw]
-rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1
+rgw frontends = beast endpoint=$RGW_ADDRESS:$RGW_PORT tcp_nodelay=1
 rgw thread pool size = 32
 rgw enable usage log = false
 EOF
@@ -242,7 +266,7 @@ cmd_start() {
   for tool in ceph-mon ceph-osd radosgw radosgw-admin ceph monmaptool ceph-authtool curl ss python3; do
     command -v "$tool" >/dev/null || die "$tool is missing (apt-get install ceph-mon ceph-osd radosgw ceph-common curl iproute2)"
   done
-  check_ports_free
+  choose_ports
 
   local t0 fsid osd_uuid
   t0="$(now_ms)"
@@ -380,7 +404,8 @@ main() {
     status | stop)
       [ -n "$dir" ] || die "which cluster? give DIR or set CEPH_RGW_DIR"
       set_paths "$dir"
-      "cmd_$cmd"
+      # A condition: a status of "not running" is an answer, not a failure to report.
+      if "cmd_$cmd"; then exit 0; else exit 1; fi
       ;;
     *) usage ;;
   esac

@@ -60,10 +60,12 @@ export function envForS3Tools(env: NodeJS.ProcessEnv = process.env): NodeJS.Proc
  * works, with a user and an empty bucket. Rejects with the script's output when it fails (the
  * script has cleaned up by then).
  */
-export async function startCephRgw(options: { dir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CephRgw> {
+export async function startCephRgw(options: { dir?: string; env?: NodeJS.ProcessEnv; netns?: string } = {}): Promise<CephRgw> {
     const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "ceph-rgw-"));
+    // In a test namespace every daemon has that namespace's loopback to itself.
+    const [command, args] = options.netns ? ["ip", ["netns", "exec", options.netns, "bash", script, "start", dir]] : ["bash", [script, "start", dir]];
     try {
-        await promisify(execFile)("bash", [script, "start", dir], { env: { ...process.env, ...options.env }, timeout: 240_000 });
+        await promisify(execFile)(command, args, { env: { ...process.env, ...options.env }, timeout: 240_000 });
     } catch (error) {
         const e = error as { stdout?: string; stderr?: string; message: string };
         throw new Error(`ceph-rgw.sh start failed: ${e.message}\n${e.stdout ?? ""}${e.stderr ?? ""}`);
@@ -156,7 +158,10 @@ export function parseCurlOutput(output: Buffer): HttpResponse {
 
 /** One HTTP request by curl (no redirects followed); resolves with any status, rejects when curl fails. */
 export function curlRequest(url: string, options: { method?: string; headers?: Record<string, string>; body?: Buffer | string; curlrc?: string } = {}): Promise<HttpResponse> {
-    const args = ["-sS", "-D", "-", "-X", options.method ?? "GET", "-H", "Expect:"];
+    const method = options.method ?? "GET";
+    // -I for HEAD: with -X HEAD curl would wait for a body that never comes.
+    // No `-H Expect:` to skip 100-continue: curl 7.88 would sign the removed header.
+    const args = ["-sS", ...(method === "HEAD" ? ["-I"] : ["-D", "-", "-X", method])];
     if (options.curlrc) args.unshift("-K", options.curlrc);
     for (const [name, value] of Object.entries(options.headers ?? {})) args.push("-H", `${name}: ${value}`);
     if (options.body !== undefined) args.push("--data-binary", "@-");
@@ -170,16 +175,18 @@ export function curlRequest(url: string, options: { method?: string; headers?: R
         child.on("error", reject);
         child.on("close", (code) => {
             if (code !== 0) {
-                reject(new Error(`curl ${options.method ?? "GET"} ${url} failed (${code}): ${Buffer.concat(err).toString()}`));
+                reject(new Error(`curl ${method} ${url} failed (${code}): ${Buffer.concat(err).toString()}`));
                 return;
             }
             try {
                 resolve(parseCurlOutput(Buffer.concat(out)));
             } catch (error) {
-                reject(error);
+                reject(error instanceof Error ? error : new Error(String(error)));
             }
         });
-        child.stdin.end(options.body ?? "");
+        // curl may close stdin first (no body to read): ignore EPIPE.
+        child.stdin.on("error", () => undefined);
+        child.stdin.end(options.body);
     });
 }
 

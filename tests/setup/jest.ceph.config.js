@@ -1,0 +1,15 @@
+/** The Ceph RGW (S3) test set-up's own test: a real single-node cluster on 127.0.0.1. Needs root. */
+const { moduleFileExtensions } = require("../../jest.config");
+
+module.exports = {
+  rootDir: "../..",
+  preset: "ts-jest",
+  testEnvironment: "node",
+  moduleFileExtensions,
+  reporters: ["default", "<rootDir>/tests/support/summaryReporter.js"],
+  roots: ["<rootDir>/tests/setup"],
+  testMatch: ["**/cephRgw.test.ts"],
+  testTimeout: 240000,
+  maxWorkers: 1,
+  verbose: true,
+};

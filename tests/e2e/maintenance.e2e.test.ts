@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { LocalStack, StackOutputs } from "./support/localStack";
+import { PullLoop, runMaintenance } from "./support/maintenanceClient";
 import { run, runOk } from "./support/shell";
 
 const port = Number(process.env.E2E_REGISTRY_PORT ?? 5000);
@@ -73,75 +74,8 @@ function manifestDigest(tag: string): string {
     return digest;
 }
 
-/**
- * Pulls in a loop until stopped, in two processes: curl fetching a manifest and every blob it
- * names, each time on a new connection, and the docker client pulling the image afresh.
- */
-class PullLoop {
-    private readonly stopFile: string;
-    private readonly children: ChildProcess[] = [];
-    private readonly results: Promise<{ ok: number; failed: number; failures: string[] }>[] = [];
-
-    constructor(private readonly image: string, name: string) {
-        this.stopFile = path.join(work, `${name}.stop`);
-    }
-
-    start(): void {
-        fs.rmSync(this.stopFile, { force: true });
-        const tag = this.image.slice(this.image.lastIndexOf(":") + 1);
-        const repoPath = this.image.slice(endpoint.length + 1, this.image.lastIndexOf(":"));
-        const fetch = `curl -sf --max-time 20 --cacert ${caFile} -u admin:${outputs.credentials.admin}`;
-        const curlPull = `m=$(${fetch} -H 'Accept: ${manifestTypes[0]}' https://${endpoint}/v2/${repoPath}/manifests/${tag}) || exit 1
-            for d in $(printf '%s' "$m" | grep -o 'sha256:[0-9a-f]\\{64\\}'); do ${fetch} -o /dev/null https://${endpoint}/v2/${repoPath}/blobs/$d || exit 1; done`;
-        const dockerPull = `docker rmi -f ${this.image} >/dev/null 2>&1; docker pull -q ${this.image} >/dev/null`;
-        for (const pull of [curlPull, dockerPull]) {
-            const loop = `ok=0; failed=0
-                while [ ! -e ${this.stopFile} ]; do
-                  if err=$( ( ${pull} ) 2>&1 ); then ok=$((ok + 1)); else failed=$((failed + 1)); echo "FAIL $(date +%T.%N) $err"; fi
-                done
-                echo "RESULT $ok $failed"`;
-            const child = spawn("bash", ["-c", loop], { env: { ...process.env, ...dockerEnv }, stdio: ["ignore", "pipe", "inherit"] });
-            this.children.push(child);
-            this.results.push(new Promise((resolve) => {
-                let out = "";
-                child.stdout.on("data", (d: Buffer) => { out += d.toString(); });
-                child.on("close", () => {
-                    const [, ok, failed] = /RESULT (\d+) (\d+)/.exec(out) ?? ["", "0", "-1"];
-                    resolve({ ok: Number(ok), failed: Number(failed), failures: out.split("\n").filter((l) => l.startsWith("FAIL")) });
-                });
-            }));
-        }
-    }
-
-    async stop(): Promise<{ ok: number; failed: number; failures: string[] }> {
-        fs.writeFileSync(this.stopFile, "");
-        const all = await Promise.all(this.results);
-        return { ok: all.reduce((n, r) => n + r.ok, 0), failed: all.reduce((n, r) => n + r.failed, 0), failures: all.flatMap((r) => r.failures) };
-    }
-
-    kill(): void {
-        for (const child of this.children) child.kill();
-    }
-}
-
-/** Runs the installed script; `onWindow` runs once the script says the read-only window is open. */
-function maintenance(args: string, onWindow?: () => void): Promise<{ code: number; out: string }> {
-    return new Promise((resolve) => {
-        const child = spawn(script, args.split(" "), { stdio: ["ignore", "pipe", "pipe"] });
-        let out = "";
-        let called = false;
-        const collect = (d: Buffer) => {
-            out += d.toString();
-            if (!called && onWindow && out.includes("read-only window")) {
-                called = true;
-                onWindow();
-            }
-        };
-        child.stdout.on("data", collect);
-        child.stderr.on("data", collect);
-        child.on("close", (code) => resolve({ code: code ?? -1, out }));
-    });
-}
+const pullTarget = () => ({ endpoint, caFile, user: "admin", password: outputs.credentials.admin, dockerEnv });
+const maintenance = (args: string, onWindow?: () => void) => runMaintenance(script, args, onWindow);
 
 const pushDuringWindow: { code?: number; output?: string } = {};
 
@@ -202,7 +136,7 @@ describe("garbage collection", () => {
 
     it("frees about the deleted layer's size while pulls of another image all succeed", async () => {
         const before = volumeKiB();
-        const loop = new PullLoop(`${endpoint}/e2e/other:1`, "gc");
+        const loop = new PullLoop(pullTarget(), `${endpoint}/e2e/other:1`, work, "gc");
         loop.start();
         try {
             await new Promise((r) => setTimeout(r, 2000));
@@ -244,7 +178,7 @@ describe("backup and restore", () => {
 
     it("backs up while pulls all succeed, refusing a push inside the window with a clear error", async () => {
         buildImage(`${endpoint}/e2e/late:1`, "scratch", { late: 256 << 10 });
-        const loop = new PullLoop(`${endpoint}/e2e/other:1`, "backup");
+        const loop = new PullLoop(pullTarget(), `${endpoint}/e2e/other:1`, work, "backup");
         loop.start();
         try {
             const backup = await maintenance("backup", () => {

@@ -14,15 +14,17 @@ export interface StackOutputs {
 
 /** The dev stack, applied by the local apply harness (tests/local-apply) through its CLI. */
 export class LocalStack {
-    constructor(readonly stack: string, private readonly config: Record<string, string>) {}
+    constructor(readonly stack: string, private readonly config: Record<string, string>, private readonly secrets: Record<string, string> = {}) {}
 
     private harness(args: string): RunResult {
         return run(`cd ${repoRoot} && npm run -s local -- ${args} --stack ${this.stack}`, { timeoutMs: 300_000 });
     }
 
     private configFlags(extra: Record<string, string>): string {
-        return Object.entries({ ...this.config, ...extra })
-            .map(([k, v]) => `--config '${k}=${v}'`).join(" ");
+        return [
+            ...Object.entries({ ...this.config, ...extra }).map(([k, v]) => `--config '${k}=${v}'`),
+            ...Object.entries(this.secrets).map(([k, v]) => `--secret '${k}=${v}'`),
+        ].join(" ");
     }
 
     /** `up`, returning the harness's progress lines; throws with its output when it fails. */

@@ -343,6 +343,16 @@ esac
 
 const installMarker = (containerName: string): string => `# private-registry-maintenance:${containerName}`;
 
+/** Serialises crontab edits by this user: two registries installed at once must not drop each other's lines. */
+const crontabLock = `CRONTAB_LOCK="\${TMPDIR:-/tmp}/private-registry-crontab.$(id -u).lock"
+tries=0
+until mkdir "$CRONTAB_LOCK" 2>/dev/null; do
+  tries=$((tries + 1))
+  if [ "$tries" -ge 600 ]; then echo "private-registry maintenance: $CRONTAB_LOCK is held; remove it if no install is running" >&2; exit 1; fi
+  sleep 0.1
+done
+trap 'rmdir "$CRONTAB_LOCK"' EXIT`;
+
 /**
  * Installs the script, as the user the command runs as (root: /usr/local/sbin and /var/log;
  * another user: ~/.local/bin and ~/.local/state), and puts the schedules in that user's crontab,
@@ -364,10 +374,11 @@ ${renderMaintenanceScript(options)}PRIVATE_REGISTRY_MAINTENANCE_SCRIPT
 chmod 0755 "$SCRIPT.new"
 mv "$SCRIPT.new" "$SCRIPT"
 if command -v crontab >/dev/null 2>&1; then
+  ${crontabLock.split("\n").join("\n  ")}
   # Read in full before the crontab is replaced.
   others=$(crontab -l 2>/dev/null | grep -vF '${tag}' || true)
   {
-  if [ -n "$others" ]; then printf '%s\n' "$others"; fi
+  if [ -n "$others" ]; then printf '%s\\n' "$others"; fi
 ${cronLines}
   } | crontab -
   echo "private-registry maintenance: installed $SCRIPT; ${jobs.length === 0 ? "no schedules" : `${jobs.map(([j]) => j).join(" and ")} scheduled in $(id -un)'s crontab, logging to $LOG`}"
@@ -381,9 +392,11 @@ fi
 export function renderMaintenanceRemoveScript(containerName: string): string {
     const tag = installMarker(containerName);
     return `set -eu
-if command -v crontab >/dev/null 2>&1 && crontab -l >/dev/null 2>&1; then
-  others=$(crontab -l | grep -vF '${tag}' || true)
-  if [ -n "$others" ]; then printf '%s\n' "$others" | crontab -; else crontab -r; fi
+if command -v crontab >/dev/null 2>&1; then
+  ${crontabLock.split("\n").join("\n  ")}
+  # Idempotent: no crontab, or none of its lines, is already the goal.
+  others=$(crontab -l 2>/dev/null | grep -vF '${tag}' || true)
+  if [ -n "$others" ]; then printf '%s\\n' "$others" | crontab -; else crontab -r 2>/dev/null || true; fi
 fi
 echo "private-registry maintenance: schedules removed; ${maintenanceScriptName(containerName)} stays installed, so backups can still be restored"
 `;

@@ -190,6 +190,17 @@ describe("the maintenance script", () => {
             expect(remove.status).toBe(0);
             expect(fs.readFileSync(crontabFile, "utf8")).toBe("15 1 * * * /usr/bin/other-job\n");
             expect(fs.existsSync(installed)).toBe(true);
+
+            // Removing is idempotent, with no crontab at all too.
+            fs.rmSync(crontabFile);
+            for (let run = 0; run < 2; run++) expect(asUser(renderMaintenanceRemoveScript("registry")).status).toBe(0);
+
+            // Two registries installed at once keep each other's lines (the crontab edit is locked).
+            const both = ["builds", "releases"].map((container) => `(${renderMaintenanceInstallScript({ ...options, primaryContainer: container }, { gc: "@daily", backup: "" }).replace(/'/g, "'\\''")}) &`);
+            const together = asUser(`${both.map((b) => b.replace(/^\(/, "sh -c '").replace(/\) &$/, "' &")).join("\n")}\nwait`);
+            expect(together.status).toBe(0);
+            const tagged = fs.readFileSync(crontabFile, "utf8").trim().split("\n").map((l) => l.split(" # ")[1]).sort();
+            expect(tagged).toEqual(["private-registry-maintenance:builds", "private-registry-maintenance:releases"]);
         } finally {
             fs.rmSync(home, { recursive: true, force: true });
         }

@@ -126,9 +126,11 @@ registry_image() {
   echo "$REGISTRY_IMAGE"
 }
 
-# A one-off container with no network and no capabilities but those added in "$@".
+# A one-off container on network $1 ("none" but for gc on S3), with no capabilities but those added in the rest.
 oneoff() {
-  docker run --rm --network none --security-opt no-new-privileges:true --cap-drop ALL "$@"
+  network=$1
+  shift
+  docker run --rm --network "$network" --security-opt no-new-privileges:true --cap-drop ALL "$@"
 }
 
 lock() {
@@ -231,8 +233,7 @@ cmd_gc() {
   window_begin
   say "garbage collection of $DATA_VOLUME"
   # Marking lines name every blob of every image; the sizes, deletions and errors are what a log needs.
-  docker run --rm --network "$(gc_network)" --security-opt no-new-privileges:true --cap-drop ALL \\
-    --user "$REGISTRY_USER" --tmpfs /tmp -v "$DATA_VOLUME:${registryDataDir}" -v "$CONFIG_VOLUME:${registryConfigDir}:ro" \\
+  oneoff "$(gc_network)" --user "$REGISTRY_USER" --tmpfs /tmp -v "$DATA_VOLUME:${registryDataDir}" -v "$CONFIG_VOLUME:${registryConfigDir}:ro" \\
     --entrypoint /bin/sh "$IMAGE" -c '
       set -eu
       before=$(du -sk ${registryDataDir} | cut -f1)
@@ -252,7 +253,7 @@ cmd_backup() {
   name="$PRIMARY-$(date -u +%Y%m%dT%H%M%SZ).tar.gz"
   say "backing up $DATA_VOLUME to $BACKUP_DIR/$name"
   mkdir -p "$BACKUP_DIR" 2>/dev/null || true
-  oneoff --user 0:0 --cap-add DAC_OVERRIDE -v "$DATA_VOLUME:/data:ro" -v "$BACKUP_DIR:/backup" --entrypoint /bin/sh "$IMAGE" -c '
+  oneoff none --user 0:0 --cap-add DAC_OVERRIDE -v "$DATA_VOLUME:/data:ro" -v "$BACKUP_DIR:/backup" --entrypoint /bin/sh "$IMAGE" -c '
       set -eu
       cd /backup
       rm -f ".partial-$1"
@@ -278,7 +279,7 @@ cmd_restore() {
   IMAGE=$(registry_image)
   say "checking $dir/$base"
   # Everything is checked before the volume is touched: a bad archive changes nothing.
-  if ! oneoff --user 0:0 --cap-add DAC_OVERRIDE -v "$dir:/backup:ro" --tmpfs /scratch --entrypoint /bin/sh "$IMAGE" -c '
+  if ! oneoff none --user 0:0 --cap-add DAC_OVERRIDE -v "$dir:/backup:ro" --tmpfs /scratch --entrypoint /bin/sh "$IMAGE" -c '
       set -eu
       cd /backup
       if [ -f "$1.sha256" ] && ! sha256sum -c "$1.sha256" >/dev/null 2>&1; then
@@ -302,7 +303,7 @@ cmd_restore() {
     docker volume create --label private-registry.role=data "$DATA_VOLUME" >/dev/null
   fi
   stamp=$(date -u +%Y%m%dT%H%M%SZ)
-  oneoff --user 0:0 --cap-add DAC_OVERRIDE --cap-add CHOWN --cap-add FOWNER -v "$DATA_VOLUME:/data" -v "$dir:/backup:ro" \\
+  oneoff none --user 0:0 --cap-add DAC_OVERRIDE --cap-add CHOWN --cap-add FOWNER -v "$DATA_VOLUME:/data" -v "$dir:/backup:ro" \\
     --entrypoint /bin/sh "$IMAGE" -c '
       set -eu
       rm -rf /data/.restore-partial

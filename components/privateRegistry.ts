@@ -7,7 +7,7 @@ import { RegistryNotificationEndpointArgs } from "./notifications";
 import { registryOptionProblems, RegistryPullThroughCacheArgs } from "./pullThroughCache";
 import { RegistryFront } from "./front";
 import { RegistryMaintenance } from "./maintenance";
-import { objectStorageMaintenanceProblems, RegistryS3StorageArgs, s3StorageProblems } from "./s3Storage";
+import { objectStorageMaintenanceProblems, RegistryS3StorageArgs } from "./s3Storage";
 import { RegistryServer, RegistryServerArgs } from "./server";
 import { RegistryStorage } from "./storage";
 import { RegistryTls } from "./tls";
@@ -130,8 +130,7 @@ export class PrivateRegistry extends pulumi.ComponentResource {
         // Before anything is registered, so bad input creates nothing.
         const s = validateRegistrySettings(privateRegistrySettings(args), (field) => `PrivateRegistryArgs.${field}`);
         const optionProblems = [
-            ...registryOptionProblems("PrivateRegistryArgs", args.notificationEndpoints, args.pullThroughCache, s),
-            ...s3StorageProblems(args.s3Storage).map(([field, problem, fix]) => `PrivateRegistryArgs.${field}: ${problem}. Fix: ${fix}`),
+            ...registryOptionProblems("PrivateRegistryArgs", args.notificationEndpoints, args.pullThroughCache, s, args.s3Storage),
             ...(args.s3Storage ? objectStorageMaintenanceProblems(s.maintenanceEnabled, s.maintenanceBackupSchedule, (f) => `PrivateRegistryArgs.${f}`) : []),
         ];
         if (optionProblems.length > 0) throw new RegistryConfigError(optionProblems);

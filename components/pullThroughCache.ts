@@ -1,6 +1,7 @@
 import * as crypto from "crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { notificationEndpointProblems, RegistryNotificationEndpointArgs } from "./notifications";
+import { RegistryS3StorageArgs, s3StorageProblems } from "./s3Storage";
 
 /** The upstream registry a pull-through cache serves (distribution's `proxy` section). */
 export interface RegistryPullThroughCacheArgs {
@@ -36,16 +37,6 @@ export function proxyConfigSection(cache: ResolvedPullThroughCache | undefined):
 /** Directory in the config volume that holds the upstream's CA; only certificates go in it. */
 export const upstreamCaDirName = "upstream-ca";
 
-/**
- * Environment that makes the registry (Go's crypto/x509) trust extra CAs besides the system's,
- * each in a directory of the config volume: SSL_CERT_DIR replaces the default directory list, so
- * the system's stays in it, and the bundle file (e.g. /etc/ssl/certs/ca-certificates.crt) is still
- * read as before. No directories, no variable.
- */
-export function extraCaEnv(configDir: string, caDirNames: readonly string[]): string[] {
-    if (caDirNames.length === 0) return [];
-    return [`SSL_CERT_DIR=${["/etc/ssl/certs", ...caDirNames.map((d) => `${configDir}/${d}`)].join(":")}`];
-}
 
 /** Host and port a URL connects to (default ports filled in), lower-cased; undefined if not a URL. */
 function hostPort(url: string): { host: string; port: number } | undefined {
@@ -84,18 +75,20 @@ export function caCertificateProblem(pem: string): string | undefined {
 }
 
 /**
- * Problems with a registry's notification endpoints and pull-through cache, as messages naming
- * `<argsName>.<field>` and the fix; the components check them before registering anything.
+ * Problems with a registry's notification endpoints, pull-through cache and S3 storage, as
+ * messages naming `<argsName>.<field>` and the fix; the components check them before registering anything.
  */
 export function registryOptionProblems(
     argsName: string,
     notificationEndpoints: readonly RegistryNotificationEndpointArgs[] | undefined,
     cache: RegistryPullThroughCacheArgs | undefined,
     registry: Omit<PullThroughCacheContext, "notificationEndpoints">,
+    s3Storage?: RegistryS3StorageArgs,
 ): string[] {
     return [
         ...notificationEndpointProblems(notificationEndpoints ?? []),
         ...pullThroughCacheProblems(cache, { ...registry, notificationEndpoints }),
+        ...s3StorageProblems(s3Storage),
     ].map(([field, problem, fix]) => `${argsName}.${field}: ${problem}. Fix: ${fix}`);
 }
 

@@ -117,3 +117,14 @@ export function renderRegistryConfig(options: RegistryConfigOptions): string {
 export function registryRuntimeEnv(memoryLimitMb: number, goGcPercent = defaultRegistrySettings.goGcPercent): string[] {
     return [`GOGC=${goGcPercent}`, `GOMEMLIMIT=${Math.floor((memoryLimitMb * 3) / 4)}MiB`];
 }
+
+/**
+ * Environment that makes the registry (Go's crypto/x509) trust extra CAs besides the system's,
+ * each in a directory of the config volume: SSL_CERT_DIR replaces the default directory list, so
+ * the system's stays in it, and the bundle file (e.g. /etc/ssl/certs/ca-certificates.crt) is still
+ * read as before. No directories, no variable.
+ */
+export function extraCaEnv(configDir: string, caDirNames: readonly string[]): string[] {
+    if (caDirNames.length === 0) return [];
+    return [`SSL_CERT_DIR=${["/etc/ssl/certs", ...caDirNames.map((d) => `${configDir}/${d}`)].join(":")}`];
+}

@@ -2,12 +2,12 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import {
-    registryConfigDir, registryContainerPort, registryDataDir, registryDebugPort, registryFiles, registryRuntimeEnv, renderRegistryConfig,
+    extraCaEnv, registryConfigDir, registryContainerPort, registryDataDir, registryDebugPort, registryFiles, registryRuntimeEnv, renderRegistryConfig,
 } from "./registryConfig";
 import { metricsAddressProblem } from "./metrics";
 import { RegistryNotificationEndpointArgs } from "./notifications";
-import { extraCaEnv, registryOptionProblems, RegistryPullThroughCacheArgs, upstreamCaDirName } from "./pullThroughCache";
-import { RegistryS3StorageArgs, s3StorageProblems, storageCaDirName } from "./s3Storage";
+import { registryOptionProblems, RegistryPullThroughCacheArgs, upstreamCaDirName } from "./pullThroughCache";
+import { RegistryS3StorageArgs, storageCaDirName } from "./s3Storage";
 import { initConfigMount, registryFilesDigest, registryUploads, renderInitScript } from "./serverFiles";
 import { componentDependencies } from "./componentDependencies";
 import { defaultRegistrySettings, RegistryConfigError } from "./validation";
@@ -81,8 +81,7 @@ export class RegistryServer extends pulumi.ComponentResource {
         if (metricsProblem !== undefined) throw new Error(`RegistryServer: metricsBindAddress ${metricsProblem}`);
         const optionProblems = registryOptionProblems("RegistryServerArgs", args.notificationEndpoints, args.pullThroughCache, {
             hostnames: [], ipAddresses: [], port: args.port ?? defaultRegistrySettings.port,
-        });
-        optionProblems.push(...s3StorageProblems(args.s3Storage).map(([field, problem, fix]) => `RegistryServerArgs.${field}: ${problem}. Fix: ${fix}`));
+        }, args.s3Storage);
         if (optionProblems.length > 0) throw new RegistryConfigError(optionProblems);
         super("private-registry:index:RegistryServer", name, {}, opts);
         const containerName = args.containerName ?? defaultRegistrySettings.containerName;

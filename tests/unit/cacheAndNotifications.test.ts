@@ -14,9 +14,9 @@ import {
 } from "../../components/notifications";
 import { PrivateRegistry } from "../../components/privateRegistry";
 import {
-    caCertificateProblem, pullThroughCacheProblems, pullThroughCacheStackConfigProblems, RegistryPullThroughCacheArgs, extraCaEnv,
+    caCertificateProblem, pullThroughCacheProblems, pullThroughCacheStackConfigProblems, RegistryPullThroughCacheArgs,
 } from "../../components/pullThroughCache";
-import { renderRegistryConfig } from "../../components/registryConfig";
+import { extraCaEnv, renderRegistryConfig } from "../../components/registryConfig";
 import { RegistryServer } from "../../components/server";
 import { registryFilesDigest, registryUploads } from "../../components/serverFiles";
 import { evaluateProgram } from "./support/program";

@@ -185,9 +185,10 @@ window_begin() {
   docker start "$STANDBY" >/dev/null
   wait_healthy "$STANDBY" || fail "the standby $STANDBY did not become healthy within 60 s (docker logs $STANDBY)"
   wait_front_up standby standby || fail "the front $FRONT does not see the standby $STANDBY healthy (docker logs $FRONT)"
-  say "read-only window: the front sends new connections to the standby; pushes are refused until the window ends"
   front_api "set server registry/primary state maint" >/dev/null
   docker stop -t "$DRAIN_SECONDS" "$PRIMARY" >/dev/null
+  # Said only now: until the registry has stopped, a kept-alive connection can still reach it.
+  say "read-only window: the front sends every connection to the standby; pushes are refused until the window ends"
 }
 
 window_end() {

@@ -2,7 +2,9 @@
  * command:local:Command, following pulumi-command: `create` runs on create; a change of
  * `triggers` replaces (unless `update` is set); any other change runs `update` (or `create`
  * when there is no `update`); `delete` runs on delete. PULUMI_COMMAND_STDOUT/STDERR carry the
- * previous output into update and delete.
+ * previous output, when there is some, into update and delete (unless `addPreviousOutputInEnv`
+ * is false). `logging` picks which streams are logged (shown with LOCAL_APPLY_SHOW_COMMAND_OUTPUT=1);
+ * like the provider, a failed command's error carries both streams whatever it says.
  *
  * command:remote:Command has its full schema (so preview plans it like the provider would) but
  * refuses to run: there is no SSH target in this harness.
@@ -25,14 +27,33 @@ const schema: Schema = {
   logging: {},
 };
 
+/** pulumi-command's `logging` values. */
+const LOGGING = ["stdout", "stderr", "stdoutAndStderr", "none"];
+
+/** Which streams pulumi-command logs for a `logging` value (both when it is unset). */
+export function loggedStreams(logging: string | undefined): { stdout: boolean; stderr: boolean } {
+  return {
+    stdout: logging === undefined || logging === "stdout" || logging === "stdoutAndStderr",
+    stderr: logging === undefined || logging === "stderr" || logging === "stdoutAndStderr",
+  };
+}
+
+function checkLogging(type: string, logging: unknown): void {
+  if (logging !== undefined && !isUnknown(logging) && !LOGGING.includes(logging as string)) {
+    throw new Error(`${type}: logging must be one of ${LOGGING.join(", ")}, got ${JSON.stringify(logging)}`);
+  }
+}
+
 async function run(ctx: OpContext, inputs: Props, cmd: string, previous?: Props): Promise<{ stdout: string; stderr: string }> {
   const interpreter = (inputs.interpreter as string[] | undefined) ?? ["/bin/sh", "-c"];
   const env: Record<string, string> = { ...(process.env as Record<string, string>), ...((inputs.environment as Record<string, string>) ?? {}) };
   if (previous && inputs.addPreviousOutputInEnv !== false) {
-    env.PULUMI_COMMAND_STDOUT = (previous.stdout as string | undefined) ?? "";
-    env.PULUMI_COMMAND_STDERR = (previous.stderr as string | undefined) ?? "";
+    // As the provider: only a non-empty previous output is passed on.
+    if (previous.stdout) env.PULUMI_COMMAND_STDOUT = previous.stdout as string;
+    if (previous.stderr) env.PULUMI_COMMAND_STDERR = previous.stderr as string;
   }
   const show = process.env.LOCAL_APPLY_SHOW_COMMAND_OUTPUT === "1";
+  const logged = loggedStreams(inputs.logging as string | undefined);
   return new Promise((resolve, reject) => {
     const child = spawn(interpreter[0], [...interpreter.slice(1), cmd], {
       cwd: (inputs.dir as string | undefined) || process.cwd(),
@@ -45,12 +66,12 @@ async function run(ctx: OpContext, inputs: Props, cmd: string, previous?: Props)
     child.stdout.on("data", (d: Buffer) => {
       stdout += d.toString();
       combined += d.toString();
-      if (show) ctx.log(`  | ${d.toString().trimEnd()}`);
+      if (show && logged.stdout) ctx.log(`  | ${d.toString().trimEnd()}`);
     });
     child.stderr.on("data", (d: Buffer) => {
       stderr += d.toString();
       combined += d.toString();
-      if (show) ctx.log(`  | ${d.toString().trimEnd()}`);
+      if (show && logged.stderr) ctx.log(`  | ${d.toString().trimEnd()}`);
     });
     child.on("error", reject);
     child.on("close", (code, signal) => {
@@ -74,6 +95,7 @@ export const localCommand: ResourceHandler = {
     if (interp !== undefined && !isUnknown(interp) && (!Array.isArray(interp) || interp.length === 0)) {
       throw new Error("command:local:Command: interpreter must be a non-empty list");
     }
+    checkLogging("command:local:Command", inputs.logging);
   },
   diff(olds, news) {
     const d = diffInputs(schema, olds, news);
@@ -127,8 +149,6 @@ export const remoteCommandSchema: Schema = {
   logging: {},
 };
 
-const LOGGING = ["stdout", "stderr", "stdoutAndStderr", "none"];
-
 function noSshTarget(what: string): Promise<never> {
   return Promise.reject(
     new Error(
@@ -151,10 +171,7 @@ export const remoteCommand: ResourceHandler = {
     if (proxy && !isUnknown(proxy) && (proxy.host === undefined || proxy.host === "")) {
       throw new Error("command:remote:Command: missing required property 'connection.proxy.host'");
     }
-    const logging = inputs.logging;
-    if (logging !== undefined && !isUnknown(logging) && !LOGGING.includes(logging as string)) {
-      throw new Error(`command:remote:Command: logging must be one of ${LOGGING.join(", ")}, got ${JSON.stringify(logging)}`);
-    }
+    checkLogging("command:remote:Command", inputs.logging);
   },
   create: () => noSshTarget("run its create command"),
   update: () => noSshTarget("run its update command"),

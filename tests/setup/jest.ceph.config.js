@@ -1,4 +1,7 @@
-/** The Ceph RGW (S3) test set-up's own test: a real single-node cluster on 127.0.0.1. Needs root. */
+/**
+ * The Ceph RGW (S3) test set-up's own test, and RegistryBucket against it: a real single-node
+ * cluster on 127.0.0.1. Needs root.
+ */
 const { moduleFileExtensions } = require("../../jest.config");
 
 module.exports = {
@@ -8,7 +11,7 @@ module.exports = {
   moduleFileExtensions,
   reporters: ["default", "<rootDir>/tests/support/summaryReporter.js"],
   roots: ["<rootDir>/tests/setup"],
-  testMatch: ["**/cephRgw.test.ts"],
+  testMatch: ["**/cephRgw.test.ts", "**/registryBucket.test.ts"],
   testTimeout: 240000,
   maxWorkers: 1,
   verbose: true,

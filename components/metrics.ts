@@ -15,6 +15,15 @@ export const monitoringAddressRanges = ["loopback", "private", "carrierGradeNat"
  * network reaches it and the internet does not.
  */
 export function metricsAddressProblem(address: string): string | undefined {
+    return privateBindAddressProblem(address, "the unauthenticated debug server", "metrics, health, Go profiling");
+}
+
+/**
+ * Why `address` cannot be the host address a port of `service` is published on, or undefined when
+ * it is a loopback or private address ({@link monitoringAddressRanges}): for services that must
+ * not be reachable from the internet, such as the debug server or Redis.
+ */
+export function privateBindAddressProblem(address: string, service: string, serves?: string): string | undefined {
     const text = address.trim();
     if (!ipaddr.IPv4.isValidFourPartDecimal(text) && !(text.includes(":") && ipaddr.IPv6.isValid(text) && !text.includes("%"))) {
         return `"${address}" is not an IPv4 or IPv6 address`;
@@ -22,11 +31,11 @@ export function metricsAddressProblem(address: string): string | undefined {
     // ipaddr.process turns an IPv4-mapped IPv6 address into the IPv4 address it carries.
     const range = ipaddr.process(text).range();
     if (range === "unspecified") {
-        return `"${address}" publishes the unauthenticated debug server (metrics, health, Go profiling) on every interface, the public one included`;
+        return `"${address}" publishes ${service}${serves ? ` (${serves})` : ""} on every interface, the public one included`;
     }
     if (!(monitoringAddressRanges as readonly string[]).includes(range)) {
         const kind = range === "unicast" ? "public" : range;
-        return `"${address}" is a ${kind} address, not a loopback or private one, so the unauthenticated debug server could be reached from outside`;
+        return `"${address}" is a ${kind} address, not a loopback or private one, so ${service} could be reached from outside`;
     }
     return undefined;
 }

@@ -1,6 +1,7 @@
 import * as YAML from "yaml";
 import { notificationsConfigSection, ResolvedNotificationEndpoint } from "./notifications";
 import { proxyConfigSection, ResolvedPullThroughCache } from "./pullThroughCache";
+import { redisConfigSection, ResolvedRedisCache } from "./redisCache";
 import { ResolvedS3Storage, s3StorageConfigSections } from "./s3Storage";
 import { defaultRegistrySettings } from "./validation";
 
@@ -32,8 +33,10 @@ export const registryDebugPort = 5001;
 export interface RegistryConfigOptions {
     /** The registry's `http.secret`, shared by replicas to sign upload state. */
     readonly httpSecret: string;
-    /** Keep a cache of blob descriptors in memory. Default true. */
+    /** Keep a cache of blob descriptors (in memory, or in Redis with redisCache). Default true; false caches nothing, redisCache included. */
     readonly blobDescriptorCache?: boolean;
+    /** Keep the blob descriptor cache in this Redis instead of in memory, shared by replicas; address and password resolved. Default: none, in memory. */
+    readonly redisCache?: ResolvedRedisCache;
     /** Serve HTTP/2 to clients that offer it. Default true. */
     readonly http2?: boolean;
     /** Log level of the registry. Default "warn": the access log, failed logins and errors, without the two info lines per authorized request. */
@@ -55,7 +58,8 @@ export const registryDrainSeconds = 20;
 
 /**
  * The registry's config.yml. Every key used here means the same in distribution 2.8 and 3.x,
- * so one file serves both (the config path is given to `registry serve` explicitly).
+ * so one file serves both (the config path is given to `registry serve` explicitly), except the
+ * `redis:` section of a Redis cache, which is 2.8's.
  */
 export function registryConfigObject(options: RegistryConfigOptions): Record<string, unknown> {
     const storage: Record<string, unknown> = {
@@ -68,8 +72,10 @@ export function registryConfigObject(options: RegistryConfigOptions): Record<str
             ...(options.readOnly ? { readonly: { enabled: true } } : {}),
         },
     };
-    if (options.blobDescriptorCache ?? defaultRegistrySettings.blobDescriptorCache) {
-        storage.cache = { blobdescriptor: "inmemory" };
+    const cached = options.blobDescriptorCache ?? defaultRegistrySettings.blobDescriptorCache;
+    const redis = cached && options.redisCache ? redisConfigSection(options.redisCache) : undefined;
+    if (cached) {
+        storage.cache = { blobdescriptor: redis ? "redis" : "inmemory" };
     }
     const notifications = notificationsConfigSection(options.notificationEndpoints);
     const proxy = proxyConfigSection(options.pullThroughCache);
@@ -99,6 +105,7 @@ export function registryConfigObject(options: RegistryConfigOptions): Record<str
         health: { storagedriver: { enabled: true, interval: "10s", threshold: 3 } },
         ...(notifications ? { notifications } : {}),
         ...(proxy ? { proxy } : {}),
+        ...(redis ? { redis } : {}),
     };
 }
 

@@ -4,9 +4,9 @@
 #
 #  1. installs the Debian packages the suites use (only the missing ones);
 #  2. starts dockerd in the background when `docker info` does not answer;
-#  3. builds local stand-ins for the stack's pinned registry and front (HAProxy) images
-#     (no image can be pulled here), tagged with the name:tag of `private-registry:image`
-#     and `private-registry:frontImage` in Pulumi.yaml.
+#  3. builds local stand-ins for the stack's pinned registry, front (HAProxy) and Redis images
+#     (no image can be pulled here), tagged with the name:tag of `private-registry:image`,
+#     `private-registry:frontImage` and `private-registry:redisImage` in Pulumi.yaml.
 #
 # Usage: bash tests/setup/prepare-machine.sh
 set -euo pipefail
@@ -19,7 +19,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # ---- 1. packages ------------------------------------------------------------------
 PACKAGES=(docker.io docker-registry busybox-static skopeo apache2-utils wrk nftables iproute2 curl openssl prometheus shellcheck haproxy cron
-  ceph-mon ceph-osd radosgw ceph-common)
+  redis-server ceph-mon ceph-osd radosgw ceph-common)
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -187,5 +187,25 @@ haproxy_image_files() {
   printf '%s\n' 'STOPSIGNAL SIGUSR1' 'CMD ["haproxy", "-f", "/usr/local/etc/haproxy/haproxy.cfg"]' >"$ctx/Dockerfile.tail"
 }
 
+# Like the official redis:alpine image: redis-server and redis-cli in /usr/local/bin, the redis user
+# 999:1000, /data as the working directory. Debian's redis-server is a link to the multi-call
+# redis-check-rdb binary, which acts by the name it is started under: copied as redis-server.
+redis_image_files() {
+  local ctx="$1" cli
+  cli="$(command -v redis-cli)"
+  cp "$cli" "$ctx/rootfs/usr/local/bin/redis-cli"
+  libraries_of "$cli" | while read -r lib; do
+    [ -e "$ctx/rootfs$lib" ] && continue
+    mkdir -p "$ctx/rootfs$(dirname "$lib")"
+    cp -L "$lib" "$ctx/rootfs$lib"
+  done
+  mkdir -p "$ctx/rootfs/data" "$ctx/rootfs/usr/local/etc/redis"
+  echo 'redis:x:999:1000:redis:/home/redis:/sbin/nologin' >>"$ctx/rootfs/etc/passwd"
+  echo 'redis:x:1000:redis' >>"$ctx/rootfs/etc/group"
+  printf '%s\n' 'RUN ["/bin/busybox", "chown", "999:1000", "/data"]' 'VOLUME ["/data"]' 'WORKDIR /data' 'EXPOSE 6379' \
+    'CMD ["redis-server"]' >"$ctx/Dockerfile.tail"
+}
+
 build_stand_in private-registry:image "$(command -v docker-registry || echo /usr/bin/docker-registry)" /bin/registry registry_image_files
 build_stand_in private-registry:frontImage "$(command -v haproxy || echo /usr/sbin/haproxy)" /usr/local/sbin/haproxy haproxy_image_files
+build_stand_in private-registry:redisImage "$(command -v redis-server || echo /usr/bin/redis-server)" /usr/local/bin/redis-server redis_image_files

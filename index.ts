@@ -1,10 +1,10 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import {
-    clientTrustConfigProblems, configDeclarations, defaultStackConfig, notificationStackConfigProblems, parseNotificationHeaders, PrivateRegistry,
+    bucketStackConfigProblems, RegistryBucket, stackUsesRegistryBucket, clientTrustConfigProblems, configDeclarations, defaultStackConfig, notificationStackConfigProblems, parseNotificationHeaders, PrivateRegistry,
     objectStorageMaintenanceProblems, pullThroughCacheStackConfigProblems, RegistryClientTrust, RegistryConfigError, registryEndpoints,
-    registrySettingsProblems, s3StorageStackConfigProblems, sshTargetProblems, StackConfig, stackNotificationEndpoints, stackPullThroughCache,
-    stackS3Storage,
+    registrySettingsProblems, ReplicatedRegistry, replicatedRegistryProblems, s3StorageStackConfigProblems, sshTargetProblems, StackConfig,
+    stackNotificationEndpoints, stackPullThroughCache, stackS3Storage,
 } from "private-registry";
 
 const config = new pulumi.Config();
@@ -25,7 +25,9 @@ function readStackConfig(): StackConfig {
 const { dockerHost, protectData, sshHost, sshUser, sshHostKey, clientTrustLocal, clientTrustContainerd,
     notificationUrl, notificationTimeout, notificationThreshold, notificationBackoff, notificationIgnoredMediaTypes, notificationIgnoredActions,
     proxyRemoteUrl, proxyUsername, proxyCaCertPem,
-    storageBackend, s3Endpoint, s3Region, s3Bucket, s3RootDirectory, s3Redirect, s3ChunkSizeMb, s3CaCertPem, ...settings } = readStackConfig();
+    storageBackend, s3Endpoint, s3Region, s3Bucket, s3RootDirectory, s3Redirect, s3ChunkSizeMb, s3CaCertPem,
+    s3CreateBucket, s3RgwUser, s3RgwAdminCommand, replicas, redisImage, redisMaxMemoryMb, ...settings } = readStackConfig();
+const replicated = replicas > 0;
 const notificationConfig = { notificationUrl, notificationTimeout, notificationThreshold, notificationBackoff, notificationIgnoredMediaTypes, notificationIgnoredActions };
 const cacheConfig = { proxyRemoteUrl, proxyUsername, proxyCaCertPem };
 // Secret keys, read as text only to check them; what goes on to the registry is marked secret.
@@ -37,6 +39,8 @@ const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecr
 const isSecretKey = (k: string) => runtimeConfig.isConfigSecret?.(key(k)) ?? true;
 const storageConfig = { storageBackend, s3Endpoint, s3Region, s3Bucket, s3RootDirectory, s3Redirect, s3ChunkSizeMb, s3CaCertPem };
 const s3Credentials = { s3AccessKey: config.get("s3AccessKey"), s3SecretKey: config.get("s3SecretKey") };
+const bucketConfig = { storageBackend, s3Endpoint, s3Region, s3Bucket, s3CreateBucket, s3RgwUser, s3RgwAdminCommand };
+const rgwKeys = s3RgwUser !== "" && storageBackend === "s3";
 
 // All checks run before the first resource is declared, so bad config creates nothing, even in preview.
 const problems = [
@@ -45,8 +49,16 @@ const problems = [
     ...clientTrustConfigProblems(clientTrustLocal, clientTrustContainerd, key),
     ...notificationStackConfigProblems(notificationConfig, notificationHeadersText, key),
     ...pullThroughCacheStackConfigProblems(cacheConfig, proxyPassword, { ...settings, notificationEndpoints: stackNotificationEndpoints(notificationConfig) }, key),
-    ...s3StorageStackConfigProblems(storageConfig, s3Credentials, isSecretKey, key),
+    // With s3RgwUser the keys come from the user the stack makes (bucketStackConfigProblems refuses given ones).
+    ...(rgwKeys
+        ? s3StorageStackConfigProblems(storageConfig, { s3AccessKey: "from-rgw-user", s3SecretKey: "from-rgw-user" }, () => true, key)
+        : s3StorageStackConfigProblems(storageConfig, s3Credentials, isSecretKey, key)),
+    ...bucketStackConfigProblems(bucketConfig, s3Credentials, key),
     ...(storageBackend === "s3" ? objectStorageMaintenanceProblems(settings.maintenanceEnabled, settings.maintenanceBackupSchedule, key) : []),
+    ...(replicated ? replicatedRegistryProblems({ ...settings, replicas, redisImage, redisMaxMemoryMb }, key) : []),
+    ...(replicated && storageBackend !== "s3"
+        ? [`${key("storageBackend")}: is ${storageBackend}, but replicas share one bucket. Fix: pulumi config set ${key("storageBackend")} s3 (with the s3 keys), or ${key("replicas")} 0`]
+        : []),
 ];
 if (!/^(unix|ssh|tcp):\/\/\S+$/.test(dockerHost)) {
     problems.push(`${key("dockerHost")}: "${dockerHost}" is not a Docker host URL. Fix: pulumi config set ${key("dockerHost")} unix:///var/run/docker.sock (or ssh://user@host)`);
@@ -61,24 +73,39 @@ if (problems.length > 0) {
 
 const dockerProvider = new docker.Provider("docker", { host: dockerHost });
 const sshPrivateKey = config.getSecret("sshPrivateKey");
+const sshConnection = sshHost !== ""
+    ? {
+        host: sshHost,
+        user: sshUser,
+        port: settings.sshPort,
+        // Without a key in config, the command provider uses the SSH agent ($SSH_AUTH_SOCK).
+        privateKey: sshPrivateKey,
+        hostKey: sshHostKey === "" ? undefined : sshHostKey.trim(),
+    }
+    : undefined;
 
-const registry = new PrivateRegistry("registry", {
+const givenS3Storage = stackS3Storage(storageConfig, pulumi.secret(s3Credentials.s3AccessKey ?? ""), pulumi.secret(s3Credentials.s3SecretKey ?? ""));
+const s3Storage = givenS3Storage && stackUsesRegistryBucket(bucketConfig)
+    ? new RegistryBucket("bucket", {
+        ...givenS3Storage,
+        createBucket: s3CreateBucket,
+        ...(rgwKeys
+            ? { accessKey: undefined, secretKey: undefined, rgwUser: s3RgwUser, rgwAdminCommand: s3RgwAdminCommand, hostConnection: sshConnection }
+            : {}),
+    }).s3Storage
+    : givenS3Storage;
+
+const registryArgs = {
     ...settings,
     protectData,
     notificationEndpoints: stackNotificationEndpoints(notificationConfig, notificationHeadersText === undefined ? undefined : pulumi.secret(parseNotificationHeaders(notificationHeadersText)!)),
     pullThroughCache: stackPullThroughCache(cacheConfig, proxyPassword === undefined ? undefined : pulumi.secret(proxyPassword)),
-    s3Storage: stackS3Storage(storageConfig, pulumi.secret(s3Credentials.s3AccessKey ?? ""), pulumi.secret(s3Credentials.s3SecretKey ?? "")),
-    hostConnection: (settings.firewallEnabled || settings.maintenanceEnabled) && sshHost !== ""
-        ? {
-            host: sshHost,
-            user: sshUser,
-            port: settings.sshPort,
-            // Without a key in config, the command provider uses the SSH agent ($SSH_AUTH_SOCK).
-            privateKey: sshPrivateKey,
-            hostKey: sshHostKey === "" ? undefined : sshHostKey.trim(),
-        }
-        : undefined,
-}, { providers: [dockerProvider] });
+    s3Storage,
+    hostConnection: settings.firewallEnabled || settings.maintenanceEnabled ? sshConnection : undefined,
+};
+const registry = replicated
+    ? new ReplicatedRegistry("registry", { ...registryArgs, replicas, redisImage, redisMaxMemoryMb }, { providers: [dockerProvider] })
+    : new PrivateRegistry("registry", registryArgs, { providers: [dockerProvider] });
 
 if (clientTrustLocal) {
     new RegistryClientTrust("client-trust", {
@@ -94,8 +121,9 @@ export const endpoint = registry.endpoint;
 export const caCertPem = registry.caCertPem;
 export const credentials = registry.credentials;
 export const loginCommand = pulumi.interpolate`pulumi stack output --show-secrets credentials | jq -r '.["${firstUser}"]' | docker login ${registry.endpoint} --username ${firstUser} --password-stdin`;
-export const dataVolume = registry.dataVolume;
-export const containerName = registry.containerName;
-export const metricsEndpoint = registry.metricsEndpoint;
-export const prometheusScrapeConfig = registry.prometheusScrapeConfig;
+export const dataVolume = registry instanceof PrivateRegistry ? registry.dataVolume : "";
+export const containerName = registry instanceof PrivateRegistry ? registry.containerName : registry.replicaContainers.apply((names) => names[0]);
+export const replicaContainers = registry instanceof ReplicatedRegistry ? registry.replicaContainers : registry.containerName.apply((name) => [name]);
+export const metricsEndpoint = registry instanceof PrivateRegistry ? registry.metricsEndpoint : "";
+export const prometheusScrapeConfig = registry instanceof PrivateRegistry ? registry.prometheusScrapeConfig : "";
 export const maintenanceScript = registry.maintenanceScript;

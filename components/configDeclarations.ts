@@ -66,6 +66,18 @@ export interface StackConfig {
     s3ChunkSizeMb: number;
     /** PEM of the CA that signed the S3 endpoint's certificate, when it is not a public one. */
     s3CaCertPem: string;
+    /** Create the bucket when it is missing, from the machine running Pulumi (it must reach s3Endpoint); an existing bucket is left as it is, and no destroy deletes it. */
+    s3CreateBucket: boolean;
+    /** User ID of a Ceph RGW user the stack creates with radosgw-admin (unless it exists) and whose keys the registry uses instead of s3AccessKey and s3SecretKey; empty uses those keys. Destroy leaves the user. */
+    s3RgwUser: string;
+    /** Command that runs radosgw-admin on the Ceph host (over SSH to sshHost when that is set), e.g. "sudo radosgw-admin -c /etc/ceph/ceph.conf"; only with s3RgwUser. */
+    s3RgwAdminCommand: string;
+    /** Registry replicas on the Docker host behind a load balancer (ReplicatedRegistry), sharing the S3 bucket (storageBackend s3), a Redis blob descriptor cache and one http.secret (1-16); 0 runs the single registry (PrivateRegistry). */
+    replicas: number;
+    /** Redis image of the replicas' shared blob descriptor cache, pinned by digest. */
+    redisImage: string;
+    /** Memory the replicas' Redis may use for the cache, in MiB; the least recently used descriptors go first. */
+    redisMaxMemoryMb: number;
     /** Run garbage collection and backups with pulls served throughout. The registry port is published by a front (HAProxy, TCP pass-through) that moves new connections to a read-only standby registry while the writable one is stopped for the work, and a maintenance script (gc, backup, restore, list) is installed on the Docker host with cron schedules. Off publishes the registry directly and installs nothing on the host. */
     maintenanceEnabled: boolean;
     /** HAProxy image of the front, pinned by digest. */
@@ -164,6 +176,12 @@ export const configDeclarations: { readonly [K in keyof StackConfig]: ConfigDecl
     s3Redirect: { type: "boolean", default: false, description: "Answer blob downloads with a redirect to a presigned S3 URL, so clients fetch from S3 directly (they must reach it); off streams blobs through the registry." },
     s3ChunkSizeMb: { type: "integer", default: 10, description: "Part size of multipart uploads to S3, in MiB (5-5120)." },
     s3CaCertPem: { type: "string", default: "", description: "PEM of the CA that signed the S3 endpoint's certificate, when it is not a public one." },
+    s3CreateBucket: { type: "boolean", default: false, description: "Create the bucket when it is missing, from the machine running Pulumi (it must reach s3Endpoint); an existing bucket is left as it is, and no destroy deletes it." },
+    s3RgwUser: { type: "string", default: "", description: "User ID of a Ceph RGW user the stack creates with radosgw-admin (unless it exists) and whose keys the registry uses instead of s3AccessKey and s3SecretKey; empty uses those keys. Destroy leaves the user." },
+    s3RgwAdminCommand: { type: "string", default: "radosgw-admin", description: "Command that runs radosgw-admin on the Ceph host (over SSH to sshHost when that is set), e.g. \"sudo radosgw-admin -c /etc/ceph/ceph.conf\"; only with s3RgwUser." },
+    replicas: { type: "integer", default: 0, description: "Registry replicas on the Docker host behind a load balancer (ReplicatedRegistry), sharing the S3 bucket (storageBackend s3), a Redis blob descriptor cache and one http.secret (1-16); 0 runs the single registry (PrivateRegistry)." },
+    redisImage: { type: "string", default: "redis:7.4-alpine@sha256:ff02b58f971e7d7d156a1267e283fcbbeee91773b6aa36c49dac28ecfe28eadf", description: "Redis image of the replicas' shared blob descriptor cache, pinned by digest." },
+    redisMaxMemoryMb: { type: "integer", default: 256, description: "Memory the replicas' Redis may use for the cache, in MiB; the least recently used descriptors go first." },
     maintenanceEnabled: { type: "boolean", default: true, description: "Run garbage collection and backups with pulls served throughout. The registry port is published by a front (HAProxy, TCP pass-through) that moves new connections to a read-only standby registry while the writable one is stopped for the work, and a maintenance script (gc, backup, restore, list) is installed on the Docker host with cron schedules. Off publishes the registry directly and installs nothing on the host." },
     frontImage: { type: "string", default: "haproxy:3.0-alpine@sha256:56b887da77428b7a6621e59e480cdbd330cc805c22d3cedb66ceea76ffdea2c6", description: "HAProxy image of the front, pinned by digest." },
     maintenanceGcSchedule: { type: "string", default: "0 3 * * 0", description: "When garbage collection runs, as a cron schedule in the Docker host's time zone (five fields, e.g. \"0 3 * * 0\" for Sundays at 03:00); empty schedules none." },

@@ -1,9 +1,9 @@
-import * as crypto from "crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { frontConfigDir, frontContainerPort, frontFiles, renderFrontConfig } from "./frontConfig";
 import { componentDependencies } from "./componentDependencies";
-import { configUpload, initConfigMount, renderConfigDirInitScript } from "./serverFiles";
+import { configUpload } from "./serverFiles";
+import { hardenedServiceSettings, serviceConfigVolume } from "./serviceContainer";
 import { defaultRegistrySettings } from "./validation";
 
 /** Arguments of {@link RegistryFront}. */
@@ -14,11 +14,11 @@ export interface RegistryFrontArgs {
     readonly containerName: string;
     /** Docker network shared with the registries. Required. */
     readonly networkName: pulumi.Input<string>;
-    /** Name of the writable registry on networkName. Required. */
-    readonly primaryHost: string;
-    /** Name of the read-only standby registry on networkName. Required. */
-    readonly standbyHost: string;
-    /** A DNS name in the registry's certificate; the standby's certificate is checked against it. Required. */
+    /** The writable registries, as host:port: names on networkName, or the addresses replicas on other hosts publish their port on. Required. */
+    readonly backends: string[];
+    /** Name of the read-only standby registry on networkName, which serves pulls during maintenance windows. Default: "", none. */
+    readonly standbyHost?: string;
+    /** A DNS name in the registry's certificate; every registry's certificate is checked against it. Required. */
     readonly verifyHostname: string;
     /** PEM of the registry's certificate: the front ends TLS with it while the standby serves. Required. */
     readonly tlsCertPem: pulumi.Input<string>;
@@ -37,9 +37,10 @@ export interface RegistryFrontArgs {
 }
 
 /**
- * The registry's public port: HAProxy passing TCP through to the writable registry, and during a
- * maintenance window serving pulls from the read-only standby (see renderFrontConfig). Its root
- * filesystem is read-only, so, as for the registry, an init container fills its config volume.
+ * The registry's public port: HAProxy passing TCP through to the writable registry or balancing
+ * across the replicas, and during a maintenance window serving pulls from the read-only standby
+ * (see renderFrontConfig). Its root filesystem is read-only, so, as for the registry, an init
+ * container fills its config volume.
  */
 export class RegistryFront extends pulumi.ComponentResource {
     /** Name of the front container; the maintenance script drives it through HAProxy's runtime API. */
@@ -51,37 +52,14 @@ export class RegistryFront extends pulumi.ComponentResource {
         const gid = args.gid ?? 1000;
 
         const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
-        const configVolume = new docker.Volume(`${name}-config`, {
-            name: `${args.containerName}-config`,
-            labels: [{ label: "private-registry.role", value: "front-config" }],
-        }, { parent: this });
-        const configText = renderFrontConfig({ primaryHost: args.primaryHost, standbyHost: args.standbyHost, verifyHostname: args.verifyHostname });
+        const configText = renderFrontConfig({ backends: args.backends, standbyHost: args.standbyHost ?? "", verifyHostname: args.verifyHostname });
         const uploads = pulumi.all([args.tlsCertPem, args.tlsKeyPem, args.caCertPem]).apply(([cert, key, ca]) => [
             configUpload("haproxy.cfg", configText, "0444", uid, gid),
             configUpload("server.pem", `${cert.trimEnd()}\n${key.trimEnd()}\n`, "0400", uid, gid),
             configUpload("ca.crt", ca, "0444", uid, gid),
         ]);
         // New files replace the front, so HAProxy reads them.
-        const filesDigest = uploads.apply((files) => crypto.createHash("sha256").update(JSON.stringify(files)).digest("hex"));
-        const digestLabel = { label: "private-registry.files-sha256", value: filesDigest };
-        const configMount = { volumeName: configVolume.name, containerPath: initConfigMount };
-
-        const init = new docker.Container(`${name}-init`, {
-            name: `${args.containerName}-init`,
-            image: image.imageId,
-            entrypoints: ["/bin/sh", "-c"],
-            command: [renderConfigDirInitScript(uid, gid)],
-            uploads: pulumi.secret(uploads),
-            volumes: [configMount],
-            networkMode: "none",
-            capabilities: { drops: ["ALL"], adds: ["CHOWN", "FOWNER"] },
-            securityOpts: ["no-new-privileges:true"],
-            user: "0:0",
-            labels: [digestLabel],
-            restart: "no",
-            mustRun: false,
-            attach: true,
-        }, { parent: this, deleteBeforeReplace: true });
+        const config = serviceConfigVolume(name, this, { containerName: args.containerName, role: "front-config", imageId: image.imageId, uploads, uid, gid });
 
         const container = new docker.Container(`${name}-container`, {
             name: args.containerName,
@@ -89,9 +67,7 @@ export class RegistryFront extends pulumi.ComponentResource {
             entrypoints: ["haproxy"],
             command: ["-W", "-db", "-f", frontFiles.config],
             user: `${uid}:${gid}`,
-            readOnly: true,
-            capabilities: { drops: ["ALL"] },
-            securityOpts: ["no-new-privileges:true"],
+            ...hardenedServiceSettings,
             networksAdvanced: [{ name: args.networkName }],
             ports: [{
                 internal: frontContainerPort,
@@ -99,15 +75,13 @@ export class RegistryFront extends pulumi.ComponentResource {
                 ip: args.bindAddress ?? defaultRegistrySettings.bindAddress,
                 protocol: "tcp",
             }],
-            volumes: [{ volumeName: configVolume.name, containerPath: frontConfigDir, readOnly: true }],
+            volumes: [{ volumeName: config.volume.name, containerPath: frontConfigDir, readOnly: true }],
             restart: "always",
-            logDriver: "json-file",
-            logOpts: { "max-size": "10m", "max-file": "3" },
             memory: 256,
             memorySwap: 256,
-            labels: [digestLabel],
+            labels: [config.digestLabel],
             mustRun: true,
-        }, { parent: this, deleteBeforeReplace: true, dependsOn: [init, ...componentDependencies("RegistryFront", opts)] });
+        }, { parent: this, deleteBeforeReplace: true, dependsOn: [config.init, ...componentDependencies("RegistryFront", opts)] });
 
         this.containerName = container.name;
         this.registerOutputs({ containerName: this.containerName });

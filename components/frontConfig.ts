@@ -1,4 +1,4 @@
-import { registryContainerPort, registryDebugPort } from "./registryConfig";
+import { registryContainerPort } from "./registryConfig";
 
 /** Where the front's config volume is mounted in the HAProxy container. */
 export const frontConfigDir = "/usr/local/etc/haproxy";
@@ -39,32 +39,46 @@ export const frontHealthCheck = {
 export const maintenanceRefusalMessage =
     "the registry is read-only during a maintenance window (garbage collection or backup); pulls are served, push again when it ends";
 
+/** Prefix of the writable registries' server names in the front; the maintenance script addresses them by it. */
+export const frontServerNamePrefix = "replica-";
+
+/** Name of the i-th (from 0) writable registry among the front's servers. */
+export function frontServerName(index: number): string {
+    return `${frontServerNamePrefix}${index + 1}`;
+}
+
 /** What {@link renderFrontConfig} needs to know. */
 export interface FrontConfigOptions {
-    /** DNS name of the writable registry on the shared Docker network. */
-    readonly primaryHost: string;
-    /** DNS name of the read-only standby registry on the shared Docker network. */
+    /** The writable registries the front balances across, as host:port: names on the shared Docker network, or other hosts' addresses. */
+    readonly backends: readonly string[];
+    /** DNS name of the read-only standby on the shared Docker network; empty: no maintenance window, so no standby listener. */
     readonly standbyHost: string;
-    /** A name in the server certificate; the standby's certificate is checked against it. */
+    /** A name in the server certificate; each registry's certificate is checked against it. */
     readonly verifyHostname: string;
 }
 
 /**
- * haproxy.cfg of the front. Normally it passes TCP through to the writable registry, so TLS ends
- * there and the front costs little. When the registry's health fails (the maintenance script
- * created its marker file) new connections go to the backup: a listener of the front itself that
- * ends TLS with the registry's certificate, answers writes with a clear refusal and passes reads
- * to the read-only standby over TLS. Docker's DNS (127.0.0.11) is asked again every second, since
- * a restarted or replaced container may come back with another address.
+ * haproxy.cfg of the front. Normally it passes TCP through to the writable registries (the one,
+ * or the replicas, least connections first), so TLS ends there and one certificate serves them
+ * all. Each is health-checked over TLS on its own port (`GET /` answers 503 when distribution's
+ * health checks fail), which works as well for a replica on another host as on the shared
+ * network. A connection a stopped registry refuses is redispatched to another. When no writable
+ * registry is up (the maintenance script took them out through the runtime API) new connections
+ * go to the backup: a listener of the front itself that ends TLS with the registry's certificate,
+ * answers writes with a clear refusal and passes reads to the read-only standby. Docker's DNS
+ * (127.0.0.11) is asked again every second, since a restarted or replaced container may come back
+ * with another address.
  */
 export function renderFrontConfig(options: FrontConfigOptions): string {
     const { intervalSeconds, fall, rise } = frontHealthCheck;
     const refusal = JSON.stringify({ errors: [{ code: "UNSUPPORTED", message: maintenanceRefusalMessage }] });
+    const tlsToRegistry = `verify required ca-file ${frontFiles.caCert} verifyhost ${options.verifyHostname}`;
     const healthCheck = [
-        "    option httpchk GET /debug/health",
+        "    option httpchk GET /",
         "    http-check expect status 200",
         `    default-server inter ${intervalSeconds}s fall ${fall} rise ${rise} resolvers docker init-addr none`,
     ];
+    const withStandby = options.standbyHost !== "";
     return [
         "global",
         "    log stdout format raw local0 notice",
@@ -78,6 +92,8 @@ export function renderFrontConfig(options: FrontConfigOptions): string {
         // Layers are streamed for minutes; a connection only idles between requests.
         "    timeout client 5m",
         "    timeout server 5m",
+        "    retries 2",
+        "    option redispatch 1",
         "",
         "resolvers docker",
         "    nameserver docker 127.0.0.11:53",
@@ -95,21 +111,26 @@ export function renderFrontConfig(options: FrontConfigOptions): string {
         "",
         "backend registry",
         "    mode tcp",
+        "    balance leastconn",
         ...healthCheck,
-        `    server primary ${options.primaryHost}:${registryContainerPort} check port ${registryDebugPort}`,
-        `    server standby 127.0.0.1:${frontStandbyListenerPort} backup`,
+        ...options.backends.map((backend, i) =>
+            `    server ${frontServerName(i)} ${backend} check check-ssl check-alpn http/1.1 ${tlsToRegistry}`),
+        ...(withStandby ? [`    server standby 127.0.0.1:${frontStandbyListenerPort} backup`] : []),
         "",
-        "frontend standby",
-        "    mode http",
-        `    bind 127.0.0.1:${frontStandbyListenerPort} ssl crt ${frontFiles.serverPem} alpn h2,http/1.1`,
-        `    http-request return status 405 content-type application/json string '${refusal}' unless { method GET HEAD OPTIONS }`,
-        "    default_backend standby",
-        "",
-        "backend standby",
-        "    mode http",
-        ...healthCheck,
-        `    server standby ${options.standbyHost}:${registryContainerPort} ssl verify required ca-file ${frontFiles.caCert} ` +
-            `verifyhost ${options.verifyHostname} alpn h2,http/1.1 check port ${registryDebugPort} no-check-ssl`,
-        "",
+        ...(withStandby
+            ? [
+                "frontend standby",
+                "    mode http",
+                `    bind 127.0.0.1:${frontStandbyListenerPort} ssl crt ${frontFiles.serverPem} alpn h2,http/1.1`,
+                `    http-request return status 405 content-type application/json string '${refusal}' unless { method GET HEAD OPTIONS }`,
+                "    default_backend standby",
+                "",
+                "backend standby",
+                "    mode http",
+                ...healthCheck,
+                `    server standby ${options.standbyHost}:${registryContainerPort} ssl ${tlsToRegistry} alpn h2,http/1.1 check check-alpn http/1.1`,
+                "",
+            ]
+            : []),
     ].join("\n");
 }

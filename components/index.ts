@@ -19,3 +19,7 @@ export * from "./frontConfig";
 export * from "./maintenance";
 export * from "./maintenanceScript";
 export * from "./s3Storage";
+export * from "./redisCache";
+export * from "./redis";
+export * from "./replicatedRegistry";
+export * from "./bucket";

@@ -6,14 +6,18 @@ import { defaultRegistrySettings } from "./validation";
 
 /** Arguments of {@link RegistryMaintenance}. */
 export interface RegistryMaintenanceArgs {
-    /** The writable registry container. Required. */
+    /** The writable registry container; with replicas, the first, and the script is named after it. Required. */
     readonly primaryContainer: pulumi.Input<string>;
+    /** The other writable replicas behind the front, in the order of its servers. Default: []. */
+    readonly replicaContainers?: pulumi.Input<string>[];
+    /** The Redis container caching the registries' blob descriptors; the window empties it. Default: none. */
+    readonly cacheContainer?: pulumi.Input<string>;
     /** The read-only standby container (created stopped). Required. */
     readonly standbyContainer: pulumi.Input<string>;
     /** The front container that publishes the registry port. Required. */
     readonly frontContainer: pulumi.Input<string>;
-    /** The data volume. Required. */
-    readonly dataVolume: pulumi.Input<string>;
+    /** The data volume; none when the registries keep their data in S3. Default: none. */
+    readonly dataVolume?: pulumi.Input<string>;
     /** The writable registry's config volume. Required. */
     readonly configVolume: pulumi.Input<string>;
     /** Registry image reference, for one-off containers. Required. */
@@ -48,9 +52,10 @@ export class RegistryMaintenance extends pulumi.ComponentResource {
     constructor(name: string, args: RegistryMaintenanceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("private-registry:index:RegistryMaintenance", name, {}, opts);
         const d = defaultRegistrySettings;
-        const scriptOptions = pulumi.all([args.primaryContainer, args.standbyContainer, args.frontContainer, args.dataVolume, args.configVolume, args.objectStorageNetwork])
-            .apply(([primaryContainer, standbyContainer, frontContainer, dataVolume, configVolume, objectStorageNetwork]) => ({
-                primaryContainer, standbyContainer, frontContainer, dataVolume, configVolume, objectStorageNetwork,
+        const scriptOptions = pulumi.all([args.primaryContainer, args.standbyContainer, args.frontContainer, args.dataVolume ?? "", args.configVolume,
+            args.objectStorageNetwork, pulumi.all(args.replicaContainers ?? []), args.cacheContainer])
+            .apply(([primaryContainer, standbyContainer, frontContainer, dataVolume, configVolume, objectStorageNetwork, replicaContainers, cacheContainer]) => ({
+                primaryContainer, standbyContainer, frontContainer, dataVolume, configVolume, objectStorageNetwork, replicaContainers, cacheContainer,
                 image: args.image,
                 registryUser: args.registryUser ?? "1000:1000",
                 backupDir: args.backupDir ?? d.maintenanceBackupDir,

@@ -1,5 +1,5 @@
 import { CronExpressionParser } from "cron-parser";
-import { frontRuntimeApiPort } from "./frontConfig";
+import { frontRuntimeApiPort, frontServerNamePrefix } from "./frontConfig";
 import { registryDataDir, registryConfigDir, registryDebugPort, registryDrainSeconds } from "./registryConfig";
 
 /** Name of the maintenance script installed on the Docker host for a registry container. */
@@ -9,13 +9,17 @@ export function maintenanceScriptName(containerName: string): string {
 
 /** What the maintenance script works on. */
 export interface MaintenanceScriptOptions {
-    /** The writable registry container. */
+    /** The writable registry container; with replicas, the first. The script, its lock and its backups are named after it. */
     readonly primaryContainer: string;
+    /** The other writable replicas, in the order of the front's servers. Default: none. */
+    readonly replicaContainers?: readonly string[];
+    /** A Redis container holding the registries' blob descriptors, restarted (it keeps nothing on disk) before they start again. Default: none. */
+    readonly cacheContainer?: string;
     /** The read-only standby container, created stopped. */
     readonly standbyContainer: string;
     /** The front (HAProxy) container, whose runtime API moves connections between the two. */
     readonly frontContainer: string;
-    /** The data volume both mount. */
+    /** The data volume both mount; empty when the data is in S3 and no volume is mounted. */
     readonly dataVolume: string;
     /** The writable registry's config volume (garbage-collect reads its config.yml). */
     readonly configVolume: string;
@@ -93,6 +97,8 @@ export function renderMaintenanceScript(o: MaintenanceScriptOptions): string {
 set -eu
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 PRIMARY=${shellQuote(o.primaryContainer)}
+WRITABLE=${shellQuote([o.primaryContainer, ...(o.replicaContainers ?? [])].join(" "))}
+CACHE=${shellQuote(o.cacheContainer ?? "")}
 STANDBY=${shellQuote(o.standbyContainer)}
 FRONT=${shellQuote(o.frontContainer)}
 DATA_VOLUME=${shellQuote(o.dataVolume)}
@@ -148,8 +154,8 @@ lock() {
   done
   echo $$ >"$LOCK_DIR/pid"
   LOCKED=1
-  # A run that was killed may have left the writable registry out of the front's rotation.
-  if running "$PRIMARY" && running "$FRONT"; then front_api "set server registry/primary state ready" >/dev/null 2>&1 || true; fi
+  # A run that was killed may have left the writable registries out of the front's rotation.
+  if running "$FRONT"; then set_writable_state ready >/dev/null 2>&1 || true; fi
 }
 
 unlock() {
@@ -158,6 +164,21 @@ unlock() {
 
 front_api() {
   echo "$1" | docker exec -i "$FRONT" nc 127.0.0.1 ${frontRuntimeApiPort}
+}
+
+# The front's server of each writable registry, in WRITABLE's order: "<server> <container>" lines.
+writable_servers() {
+  i=0
+  for c in $WRITABLE; do
+    i=$((i + 1))
+    echo "${frontServerNamePrefix}$i $c"
+  done
+}
+
+set_writable_state() {
+  writable_servers | while read -r server _; do
+    front_api "set server registry/$server state $1" >/dev/null || exit 1
+  done
 }
 
 # Waits until the front's health checks find the server UP (operational state 2).
@@ -178,15 +199,18 @@ wait_healthy() {
 }
 
 window_begin() {
-  running "$PRIMARY" || fail "the registry container $PRIMARY is not running; start it (pulumi up) first"
+  for c in $WRITABLE; do
+    running "$c" || fail "the registry container $c is not running; start it (pulumi up) first"
+  done
   exists "$STANDBY" || fail "the standby container $STANDBY does not exist; run pulumi up with maintenanceEnabled true"
   WINDOW_OPEN=1
   say "starting the read-only standby $STANDBY"
   docker start "$STANDBY" >/dev/null
   wait_healthy "$STANDBY" || fail "the standby $STANDBY did not become healthy within 60 s (docker logs $STANDBY)"
   wait_front_up standby standby || fail "the front $FRONT does not see the standby $STANDBY healthy (docker logs $FRONT)"
-  front_api "set server registry/primary state maint" >/dev/null
-  docker stop -t "$DRAIN_SECONDS" "$PRIMARY" >/dev/null
+  set_writable_state maint
+  # shellcheck disable=SC2086 # one argument per container; names have no spaces
+  docker stop -t "$DRAIN_SECONDS" $WRITABLE >/dev/null
   # Said only now: until the registry has stopped, a kept-alive connection can still reach it.
   say "read-only window: the front sends every connection to the standby; pushes are refused until the window ends"
 }
@@ -195,14 +219,27 @@ window_end() {
   [ "$WINDOW_OPEN" = 1 ] || return 0
   WINDOW_OPEN=0
   status=0
-  docker start "$PRIMARY" >/dev/null || status=1
-  if wait_healthy "$PRIMARY"; then
-    front_api "set server registry/primary state ready" >/dev/null || status=1
-    wait_front_up registry primary || status=1
+  if [ -n "$CACHE" ]; then
+    # Before any registry starts: the cache would otherwise claim collected blobs still exist.
+    say "emptying the blob descriptor cache: restarting $CACHE, which keeps nothing on disk"
+    docker restart "$CACHE" >/dev/null || status=1
+  fi
+  # shellcheck disable=SC2086 # one argument per container; names have no spaces
+  docker start $WRITABLE >/dev/null || status=1
+  healthy=1
+  for c in $WRITABLE; do
+    if ! wait_healthy "$c"; then
+      say "error: $c is not healthy after the window (docker logs $c)" >&2
+      healthy=0
+    fi
+  done
+  if [ "$healthy" = 1 ]; then
+    set_writable_state ready || status=1
+    writable_servers | while read -r server _; do wait_front_up registry "$server" || exit 1; done || status=1
     docker stop -t "$DRAIN_SECONDS" "$STANDBY" >/dev/null || status=1
-    say "window closed: $PRIMARY accepts pushes again"
+    say "window closed: $WRITABLE accepting pushes again"
   else
-    say "error: $PRIMARY is not healthy after the window; the standby $STANDBY keeps serving pulls (docker logs $PRIMARY)" >&2
+    say "error: the standby $STANDBY keeps serving pulls until every registry is healthy" >&2
     status=1
   fi
   return $status
@@ -225,16 +262,17 @@ gc_network() {
 }
 
 refuse_object_storage() {
-  [ -z "$OBJECT_STORAGE_NETWORK" ] || fail "the registry keeps its data in S3, not in $DATA_VOLUME: $1 the bucket with the object store's own tools (versioning, replication, snapshots)"
+  [ -z "$OBJECT_STORAGE_NETWORK" ] || fail "the registry keeps its data in S3, not in a volume: $1 the bucket with the object store's own tools (versioning, replication, snapshots)"
 }
 
 cmd_gc() {
   lock
   IMAGE=$(registry_image)
   window_begin
-  say "garbage collection of $DATA_VOLUME"
+  # With S3 and no volume, an anonymous one (removed with the container) stands in.
+  if [ -n "$DATA_VOLUME" ]; then say "garbage collection of $DATA_VOLUME"; data_mount="$DATA_VOLUME:${registryDataDir}"; else say "garbage collection of the bucket"; data_mount=${registryDataDir}; fi
   # Marking lines name every blob of every image; the sizes, deletions and errors are what a log needs.
-  oneoff "$(gc_network)" --user "$REGISTRY_USER" --tmpfs /tmp -v "$DATA_VOLUME:${registryDataDir}" -v "$CONFIG_VOLUME:${registryConfigDir}:ro" \\
+  oneoff "$(gc_network)" --user "$REGISTRY_USER" --tmpfs /tmp -v "$data_mount" -v "$CONFIG_VOLUME:${registryConfigDir}:ro" \\
     --entrypoint /bin/sh "$IMAGE" -c '
       set -eu
       before=$(du -sk ${registryDataDir} | cut -f1)

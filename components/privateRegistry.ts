@@ -1,16 +1,13 @@
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { RegistryCredentials } from "./credentials";
-import { FirewallConnectionArgs, RegistryFirewall } from "./firewall";
+import { FirewallConnectionArgs } from "./firewall";
 import { metricsTarget, renderPrometheusScrapeConfig } from "./metrics";
 import { RegistryNotificationEndpointArgs } from "./notifications";
 import { registryOptionProblems, RegistryPullThroughCacheArgs } from "./pullThroughCache";
-import { RegistryFront } from "./front";
-import { RegistryMaintenance } from "./maintenance";
 import { objectStorageMaintenanceProblems, RegistryS3StorageArgs } from "./s3Storage";
-import { RegistryServer, RegistryServerArgs } from "./server";
+import { registryContainerPort } from "./registryConfig";
+import { registryFoundation, registryFrontAndMaintenance, registryNetwork } from "./registryParts";
+import { RegistryServer } from "./server";
 import { RegistryStorage } from "./storage";
-import { RegistryTls } from "./tls";
 import { defaultRegistrySettings, RegistryConfigError, RegistrySettings, validateRegistrySettings } from "./validation";
 
 /** Arguments of {@link PrivateRegistry}; each setting is described once, in Pulumi.yaml. */
@@ -136,119 +133,43 @@ export class PrivateRegistry extends pulumi.ComponentResource {
         if (optionProblems.length > 0) throw new RegistryConfigError(optionProblems);
         super("private-registry:index:PrivateRegistry", name, {}, opts);
 
-        const tls = new RegistryTls(`${name}-tls`, {
-            dnsNames: s.hostnames,
-            ipAddresses: s.ipAddresses,
-            keyAlgorithm: s.tlsKeyAlgorithm,
-            rsaBits: s.tlsRsaBits,
-            validityDays: s.certValidityDays,
-            earlyRenewalDays: s.certEarlyRenewalDays,
-            caValidityDays: s.caValidityDays,
-            caGeneration: s.caGeneration,
-        }, { parent: this });
-        const credentials = new RegistryCredentials(`${name}-credentials`, { usernames: s.users, bcryptCost: s.bcryptCost }, { parent: this });
+        const base = registryFoundation(name, s, args, this);
         const storage = new RegistryStorage(`${name}-storage`, { volumeName: s.dataVolumeName, protect: args.protectData ?? true }, { parent: this });
-        const publishMetrics = s.metricsBindAddress !== "";
-        const hostConnection = args.hostConnection ?? args.firewallConnection;
-        // Rules first, so the port is never published unfiltered.
-        const firewall = s.firewallEnabled
-            ? new RegistryFirewall(`${name}-firewall`, {
-                publicInterface: s.publicInterface,
-                registryPort: s.port,
-                registryAllowedCidrs: s.registryAllowedCidrs,
-                sshPort: s.sshPort,
-                sshAllowedCidrs: s.sshAllowedCidrs,
-                metricsPort: publishMetrics ? s.metricsPort : undefined,
-                connection: hostConnection,
-            }, { parent: this })
-            : undefined;
-        const serverArgs: RegistryServerArgs = {
-            image: s.image,
-            containerName: s.containerName,
-            dataVolumeName: storage.volumeName,
-            htpasswd: credentials.htpasswd,
-            tlsCertPem: tls.serverCertPem,
-            tlsKeyPem: tls.serverKeyPem,
-            port: s.port,
-            bindAddress: s.bindAddress,
-            memoryLimitMb: s.memoryLimitMb,
-            blobDescriptorCache: s.blobDescriptorCache,
-            http2: s.http2,
-            logLevel: s.logLevel,
-            goGcPercent: s.goGcPercent,
-            metricsBindAddress: s.metricsBindAddress,
-            metricsPort: s.metricsPort,
-            notificationEndpoints: args.notificationEndpoints,
-            pullThroughCache: args.pullThroughCache,
-            s3Storage: args.s3Storage,
-        };
-        const afterFirewall = { parent: this, dependsOn: firewall ? [firewall] : [] };
+        const serverArgs = { ...base.serverArgs, dataVolumeName: storage.volumeName };
 
         let server: RegistryServer;
         let maintenanceScript: pulumi.Output<string> = pulumi.output("");
         if (s.maintenanceEnabled) {
             // The registries share a network of their own with the front, which alone publishes the port.
-            const network = new docker.Network(`${name}-network`, {
-                name: `${s.containerName}-net`,
-                labels: [{ label: "private-registry.role", value: "network" }],
-            }, { parent: this });
+            const network = registryNetwork(name, s.containerName, this);
             const primaryHost = `${s.containerName}-primary`;
-            const standbyHost = `${s.containerName}-standby`;
             server = new RegistryServer(`${name}-server`, {
                 ...serverArgs, networkName: network.name, networkAlias: primaryHost, publishPort: false,
-            }, afterFirewall);
-            const standby = new RegistryServer(`${name}-standby`, {
-                ...serverArgs, containerName: standbyHost, networkName: network.name, standby: true,
-            }, { parent: this });
-            const front = new RegistryFront(`${name}-front`, {
-                image: s.frontImage,
-                containerName: `${s.containerName}-front`,
-                networkName: network.name,
-                primaryHost,
-                standbyHost,
-                verifyHostname: s.hostnames[0],
-                tlsCertPem: tls.serverCertPem,
-                tlsKeyPem: tls.serverKeyPem,
-                caCertPem: tls.caCertPem,
-                port: s.port,
-                bindAddress: s.bindAddress,
-            // Not after the registry: HAProxy finds it by name when it starts, so the endpoint answers as
-            // soon as the registry does instead of after its first healthcheck (30 s on Docker 20.10).
-            }, afterFirewall);
-            const maintenance = new RegistryMaintenance(`${name}-maintenance`, {
-                primaryContainer: server.containerName,
-                standbyContainer: standby.containerName,
-                frontContainer: front.containerName,
-                dataVolume: storage.volumeName,
+            }, base.afterFirewall);
+            maintenanceScript = registryFrontAndMaintenance(name, s, base, network, {
+                backends: [`${primaryHost}:${registryContainerPort}`],
+                containers: [server.containerName],
                 configVolume: server.configVolumeName,
-                image: s.image,
-                gcSchedule: s.maintenanceGcSchedule,
-                gcDeleteUntagged: s.maintenanceGcDeleteUntagged,
-                backupSchedule: s.maintenanceBackupSchedule,
-                backupDir: s.maintenanceBackupDir,
-                backupRetention: s.maintenanceBackupRetention,
-                objectStorageNetwork: args.s3Storage ? network.name : undefined,
-                connection: hostConnection,
-            }, { parent: this });
-            maintenanceScript = maintenance.scriptName;
+                dataVolume: storage.volumeName,
+            }, args, this).maintenanceScript;
         } else {
-            server = new RegistryServer(`${name}-server`, serverArgs, afterFirewall);
+            server = new RegistryServer(`${name}-server`, serverArgs, base.afterFirewall);
         }
 
         this.endpoint = pulumi.output(`${s.hostnames[0]}:${s.port}`);
-        this.caCertPem = tls.caCertPem;
-        this.credentials = credentials.passwords;
+        this.caCertPem = base.tls.caCertPem;
+        this.credentials = base.credentials.passwords;
         this.dataVolume = storage.volumeName;
         this.containerName = server.containerName;
         this.maintenanceScript = maintenanceScript;
-        const endpoint = `${s.hostnames[0]}:${s.port}`;
+        const publishMetrics = s.metricsBindAddress !== "";
         const metricsEndpoint = publishMetrics ? metricsTarget(s.metricsBindAddress, s.metricsPort) : "";
         this.metricsEndpoint = pulumi.output(metricsEndpoint);
         this.prometheusScrapeConfig = pulumi.output(publishMetrics
             ? renderPrometheusScrapeConfig({
                 jobName: `private-registry-${s.containerName}`,
                 targets: [metricsEndpoint],
-                labels: { registry: endpoint },
+                labels: { registry: `${s.hostnames[0]}:${s.port}` },
             })
             : "");
         this.registerOutputs({

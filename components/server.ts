@@ -7,9 +7,11 @@ import {
 import { metricsAddressProblem } from "./metrics";
 import { RegistryNotificationEndpointArgs } from "./notifications";
 import { registryOptionProblems, RegistryPullThroughCacheArgs, upstreamCaDirName } from "./pullThroughCache";
+import { redisCacheProblems, RegistryRedisCacheArgs } from "./redisCache";
 import { RegistryS3StorageArgs, storageCaDirName } from "./s3Storage";
 import { initConfigMount, registryFilesDigest, registryUploads, renderInitScript } from "./serverFiles";
 import { componentDependencies } from "./componentDependencies";
+import { hardenedServiceSettings, healthcheckTiming } from "./serviceContainer";
 import { defaultRegistrySettings, RegistryConfigError } from "./validation";
 
 /** Arguments of {@link RegistryServer}. */
@@ -18,8 +20,8 @@ export interface RegistryServerArgs {
     readonly image: string;
     /** Name of the registry container; the init container and config volume are named after it. Default: "registry". */
     readonly containerName?: string;
-    /** Name of the data volume, mounted at /var/lib/registry. */
-    readonly dataVolumeName: pulumi.Input<string>;
+    /** Name of the data volume, mounted at /var/lib/registry. Required unless s3Storage is given: then nothing is kept locally and no volume is mounted. */
+    readonly dataVolumeName?: pulumi.Input<string>;
     /** The htpasswd file (bcrypt entries). */
     readonly htpasswd: pulumi.Input<string>;
     /** PEM of the server certificate. */
@@ -54,6 +56,10 @@ export interface RegistryServerArgs {
     readonly pullThroughCache?: RegistryPullThroughCacheArgs;
     /** Keep blobs and manifests in S3 instead of the data volume. Default: none, the data volume. */
     readonly s3Storage?: RegistryS3StorageArgs;
+    /** Cache blob descriptors in Redis instead of the registry's memory, shared by replicas. Default: none. */
+    readonly redisCache?: RegistryRedisCacheArgs;
+    /** The secret that signs upload state (distribution's http.secret); replicas behind one load balancer need the same. Default: one generated for this registry. */
+    readonly httpSecret?: pulumi.Input<string>;
     /** Docker network the container joins (as its only network), reachable there by its name and networkAlias. Default: none, Docker's default bridge. */
     readonly networkName?: pulumi.Input<string>;
     /** Another DNS name of the container on networkName. Default: none. */
@@ -82,6 +88,10 @@ export class RegistryServer extends pulumi.ComponentResource {
         const optionProblems = registryOptionProblems("RegistryServerArgs", args.notificationEndpoints, args.pullThroughCache, {
             hostnames: [], ipAddresses: [], port: args.port ?? defaultRegistrySettings.port,
         }, args.s3Storage);
+        optionProblems.push(...redisCacheProblems("RegistryServerArgs", args.redisCache, args));
+        if (args.dataVolumeName === undefined && args.s3Storage === undefined) {
+            optionProblems.push("RegistryServerArgs.dataVolumeName: is missing, and without s3Storage the registry keeps its data in that volume. Fix: give the data volume's name (e.g. RegistryStorage's volumeName)");
+        }
         if (optionProblems.length > 0) throw new RegistryConfigError(optionProblems);
         super("private-registry:index:RegistryServer", name, {}, opts);
         const containerName = args.containerName ?? defaultRegistrySettings.containerName;
@@ -96,16 +106,16 @@ export class RegistryServer extends pulumi.ComponentResource {
 
         const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
         // Generated once and kept in state: a changing secret would invalidate uploads in progress.
-        const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 64, special: false }, { parent: this });
+        const httpSecret = args.httpSecret ?? new random.RandomPassword(`${name}-http-secret`, { length: 64, special: false }, { parent: this }).result;
         const configVolume = new docker.Volume(`${name}-config`, {
             name: `${containerName}-config`,
             labels: [{ label: "private-registry.role", value: "config" }],
         }, { parent: this });
 
         // Header values and the upstream password stay secret: they only reach config.yml, a secret upload.
-        const files = pulumi.all([httpSecret.result, args.htpasswd, args.tlsCertPem, args.tlsKeyPem,
-            pulumi.output(args.notificationEndpoints ?? []), pulumi.output(args.pullThroughCache), pulumi.output(args.s3Storage)])
-            .apply(([secret, htpasswd, certificatePem, keyPem, notificationEndpoints, cache, s3]) => ({
+        const files = pulumi.all([httpSecret, args.htpasswd, args.tlsCertPem, args.tlsKeyPem,
+            pulumi.output(args.notificationEndpoints ?? []), pulumi.output(args.pullThroughCache), pulumi.output(args.s3Storage), pulumi.output(args.redisCache)])
+            .apply(([secret, htpasswd, certificatePem, keyPem, notificationEndpoints, cache, s3, redisCache]) => ({
                 configYaml: renderRegistryConfig({
                     httpSecret: secret, blobDescriptorCache: args.blobDescriptorCache, http2: args.http2, logLevel: args.logLevel,
                     // The front's health checks reach the debug server over the shared network.
@@ -114,6 +124,7 @@ export class RegistryServer extends pulumi.ComponentResource {
                     notificationEndpoints,
                     pullThroughCache: cache && { remoteUrl: cache.remoteUrl, username: cache.username, password: cache.password },
                     s3Storage: s3,
+                    redisCache,
                 }),
                 htpasswd, certificatePem, keyPem,
                 ...(cache?.caCertPem ? { upstreamCaPem: cache.caCertPem } : {}),
@@ -121,7 +132,8 @@ export class RegistryServer extends pulumi.ComponentResource {
             }));
         const filesDigest = files.apply(registryFilesDigest);
         const digestLabel = { label: "private-registry.files-sha256", value: filesDigest };
-        const dataVolume = { volumeName: args.dataVolumeName, containerPath: registryDataDir };
+        // With S3 nothing is kept locally: the root filesystem is read-only and no volume is mounted.
+        const dataVolumes = args.dataVolumeName === undefined ? [] : [{ volumeName: args.dataVolumeName, containerPath: registryDataDir }];
 
         const init = new docker.Container(`${name}-init`, {
             name: `${containerName}-init`,
@@ -129,7 +141,7 @@ export class RegistryServer extends pulumi.ComponentResource {
             entrypoints: ["/bin/sh", "-c"],
             command: [renderInitScript(uid, gid)],
             uploads: pulumi.secret(files.apply((f) => registryUploads(f, uid, gid))),
-            volumes: [dataVolume, { volumeName: configVolume.name, containerPath: initConfigMount }],
+            volumes: [...dataVolumes, { volumeName: configVolume.name, containerPath: initConfigMount }],
             networkMode: "none",
             capabilities: { drops: ["ALL"], adds: ["CHOWN", "DAC_READ_SEARCH", "FOWNER"] },
             securityOpts: ["no-new-privileges:true"],
@@ -153,9 +165,7 @@ export class RegistryServer extends pulumi.ComponentResource {
                 ]),
             ],
             user: `${uid}:${gid}`,
-            readOnly: true,
-            capabilities: { drops: ["ALL"] },
-            securityOpts: ["no-new-privileges:true"],
+            ...hardenedServiceSettings,
             // Only networksAdvanced: the provider then leaves the default bridge and joins with the
             // aliases; with networkMode set to the same network Docker drops the aliases.
             ...(args.networkName !== undefined
@@ -172,24 +182,16 @@ export class RegistryServer extends pulumi.ComponentResource {
                     ? [{ internal: registryDebugPort, external: args.metricsPort ?? defaultRegistrySettings.metricsPort, ip: metricsBindAddress, protocol: "tcp" }]
                     : []),
             ],
-            volumes: [dataVolume, { volumeName: configVolume.name, containerPath: registryConfigDir, readOnly: true }],
-            tmpfs: { "/tmp": "rw,noexec,nosuid,size=16m" },
+            volumes: [...dataVolumes, { volumeName: configVolume.name, containerPath: registryConfigDir, readOnly: true }],
+            // With S3, a read-only tmpfs stands where the image declares its data volume, so Docker
+            // makes no anonymous volume for each container and nothing can be kept locally.
+            tmpfs: { "/tmp": "rw,noexec,nosuid,size=16m", ...(args.dataVolumeName === undefined ? { [registryDataDir]: "ro,noexec,nosuid,size=64k" } : {}) },
             // The maintenance script starts and stops the standby; nothing else may.
             restart: standby ? "no" : "always",
-            // Each probe is a process Docker starts in the container, about 0.15 s of the host's CPU,
-            // so probes are Docker's default 30 s apart. `up` waits for the first healthy one: Docker
-            // 25+ probes every startInterval during the start period, so that comes within seconds;
-            // older engines ignore startInterval and the first probe comes after 30 s.
             healthcheck: {
                 tests: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${registryDebugPort}/debug/health`],
-                interval: "30s",
-                timeout: "3s",
-                retries: 3,
-                startPeriod: "10s",
-                startInterval: "1s",
+                ...healthcheckTiming,
             },
-            logDriver: "json-file",
-            logOpts: { "max-size": "10m", "max-file": "3" },
             memory: memoryLimitMb,
             // Equal to memory: no swap, and raising the limit later isn't refused for exceeding
             // the memory+swap Docker would otherwise have fixed at twice the first limit.

@@ -11,7 +11,11 @@ export const stackOnlyConfigKeys = ["dockerHost", "protectData", "sshHost", "ssh
     "notificationUrl", "notificationTimeout", "notificationThreshold", "notificationBackoff", "notificationIgnoredMediaTypes", "notificationIgnoredActions",
     "proxyRemoteUrl", "proxyUsername", "proxyCaCertPem",
     // S3 storage, which PrivateRegistryArgs takes structured as s3Storage.
-    "storageBackend", "s3Endpoint", "s3Region", "s3Bucket", "s3RootDirectory", "s3Redirect", "s3ChunkSizeMb", "s3CaCertPem"] as const;
+    "storageBackend", "s3Endpoint", "s3Region", "s3Bucket", "s3RootDirectory", "s3Redirect", "s3ChunkSizeMb", "s3CaCertPem",
+    // The bucket, which the program makes with RegistryBucket.
+    "s3CreateBucket", "s3RgwUser", "s3RgwAdminCommand",
+    // The replicated form, which ReplicatedRegistryArgs takes.
+    "replicas", "redisImage", "redisMaxMemoryMb"] as const;
 
 /**
  * Everything a registry needs to know, flat, named as the stack's config keys.

@@ -9,6 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { LocalStack, StackOutputs } from "./support/localStack";
 import { PullLoop, runMaintenance } from "./support/maintenanceClient";
+import { buildRandomImage } from "./support/images";
 import { run, runOk } from "./support/shell";
 
 const port = Number(process.env.E2E_REGISTRY_PORT ?? 5000);
@@ -48,16 +49,7 @@ const volumeKiB = () => Number(runOk(`docker run --rm --network none -v ${output
 /** Every file of the data volume with its hash: equal fingerprints, equal contents. */
 const volumeFingerprint = () => runOk(`docker run --rm --network none -v ${outputs.dataVolume}:/d:ro --entrypoint /bin/sh registry:2.8.3 -c 'cd /d && find . -type f | sort | xargs sha256sum | sha256sum'`);
 
-function buildImage(tag: string, from: string, files: Record<string, number>): void {
-    const context = fs.mkdtempSync(path.join(work, "build-"));
-    const lines = [`FROM ${from}`];
-    for (const [name, bytes] of Object.entries(files)) {
-        runOk(`head -c ${bytes} /dev/urandom > ${context}/${name}`);
-        lines.push(`COPY ${name} /${name}`);
-    }
-    fs.writeFileSync(path.join(context, "Dockerfile"), lines.join("\n") + "\n");
-    dockerOk(`build -q -t ${tag} ${context}`);
-}
+const buildImage = (tag: string, from: string, files: Record<string, number>) => buildRandomImage(tag, files, work, dockerEnv, from);
 
 function repoDigest(tag: string): string {
     const digests = JSON.parse(runOk(`docker image inspect -f '{{json .RepoDigests}}' ${tag}`)) as string[];

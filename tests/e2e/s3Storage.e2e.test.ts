@@ -9,6 +9,7 @@ import * as path from "path";
 import { CephRgw, listKeys, startCephRgw } from "../support/cephRgw";
 import { LocalStack, StackOutputs } from "./support/localStack";
 import { PullLoop, runMaintenance } from "./support/maintenanceClient";
+import { buildRandomImage } from "./support/images";
 import { run, runOk } from "./support/shell";
 import { TestNetwork } from "./support/testNetwork";
 
@@ -28,16 +29,7 @@ const dockerOk = (args: string, input?: string) => runOk(`docker ${args}`, { env
 const curl = (args: string) => runOk(`curl -s --max-time 20 --cacert ${caFile} -u admin:${outputs.credentials.admin} ${args}`);
 const blobKey = (digest: string) => `registry/docker/registry/v2/blobs/sha256/${digest.slice(7, 9)}/${digest.slice(7)}/data`;
 
-function buildImage(tag: string, files: Record<string, number>): void {
-    const context = fs.mkdtempSync(path.join(work, "build-"));
-    const lines = ["FROM scratch"];
-    for (const [name, bytes] of Object.entries(files)) {
-        runOk(`head -c ${bytes} /dev/urandom > ${context}/${name}`);
-        lines.push(`COPY ${name} /${name}`);
-    }
-    fs.writeFileSync(path.join(context, "Dockerfile"), lines.join("\n") + "\n");
-    dockerOk(`build -q -t ${tag} ${context}`);
-}
+const buildImage = (tag: string, files: Record<string, number>) => buildRandomImage(tag, files, work, dockerEnv);
 
 function layersOf(tag: string): string[] {
     const manifest = JSON.parse(curl(`-H 'Accept: application/vnd.docker.distribution.manifest.v2+json' https://${endpoint}/v2/e2e/s3/manifests/${tag}`)) as { layers: { digest: string }[] };

@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import {
-    cronScheduleProblem, frontFiles, maintenanceRefusalMessage, MaintenanceScriptOptions, registrySettingsProblems, renderFrontConfig,
+    cronScheduleProblem, frontFiles, frontServerName, maintenanceRefusalMessage, MaintenanceScriptOptions, registrySettingsProblems, renderFrontConfig,
     renderMaintenanceInstallScript, renderMaintenanceRemoveScript, renderMaintenanceScript, renderRegistryConfig, defaultRegistrySettings,
 } from "../../components";
 
@@ -74,11 +74,11 @@ describe("the standby's config", () => {
 });
 
 describe("the front's haproxy.cfg", () => {
-    const cfg = renderFrontConfig({ primaryHost: "registry-primary", standbyHost: "registry-standby", verifyHostname: "registry.example.com" });
+    const cfg = renderFrontConfig({ backends: ["registry-primary:5000"], standbyHost: "registry-standby", verifyHostname: "registry.example.com" });
 
     it("passes TCP through to the writable registry and falls back to its own TLS listener", () => {
         expect(cfg).toMatch(/frontend registry\n {4}mode tcp\n {4}bind :5000\n/);
-        expect(cfg).toContain("server primary registry-primary:5000 check port 5001");
+        expect(cfg).toContain("server replica-1 registry-primary:5000 check check-ssl check-alpn http/1.1 verify required ca-file /usr/local/etc/haproxy/ca.crt verifyhost registry.example.com");
         expect(cfg).toMatch(/server standby 127\.0\.0\.1:5443 backup\n/);
         expect(cfg).toContain(`bind 127.0.0.1:5443 ssl crt ${frontFiles.serverPem}`);
         expect(cfg).toContain(`verify required ca-file ${frontFiles.caCert} verifyhost registry.example.com`);
@@ -92,6 +92,14 @@ describe("the front's haproxy.cfg", () => {
         expect(body).toEqual({ errors: [{ code: "UNSUPPORTED", message: maintenanceRefusalMessage }] });
     });
 
+    it("balances across replicas, each checked over TLS; without a standby it has no standby listener", () => {
+        const replicated = renderFrontConfig({ backends: ["registry-1:5000", "10.0.0.12:5000"], standbyHost: "", verifyHostname: "registry.example.com" });
+        expect(replicated).toContain("    balance leastconn\n");
+        expect(replicated).toContain("    option redispatch 1\n");
+        expect(replicated).toMatch(/server replica-1 registry-1:5000 check check-ssl .*\n {4}server replica-2 10\.0\.0\.12:5000 check check-ssl /);
+        expect(replicated).not.toContain("standby");
+    });
+
     it("is valid for HAProxy (haproxy -c)", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "front-cfg-"));
         try {
@@ -101,10 +109,13 @@ describe("the front's haproxy.cfg", () => {
             tool("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=registry.example.com"]);
             fs.writeFileSync(path.join(dir, "server.pem"), fs.readFileSync(cert, "utf8") + fs.readFileSync(key, "utf8"));
             fs.copyFileSync(cert, path.join(dir, "ca.crt"));
+            const replicated = renderFrontConfig({ backends: ["registry-1:5000", "10.0.0.12:5000"], standbyHost: "", verifyHostname: "registry.example.com" });
+            for (const text of [replicated, cfg]) {
+                fs.writeFileSync(path.join(dir, "haproxy.cfg"), text.split(path.dirname(frontFiles.config)).join(dir));
+                const check = tool("haproxy", ["-c", "-f", path.join(dir, "haproxy.cfg")]);
+                expect({ status: check.status, out: check.stdout + check.stderr }).toEqual({ status: 0, out: expect.stringContaining("Configuration file is valid") });
+            }
             const local = cfg.split(path.dirname(frontFiles.config)).join(dir);
-            fs.writeFileSync(path.join(dir, "haproxy.cfg"), local);
-            const check = tool("haproxy", ["-c", "-f", path.join(dir, "haproxy.cfg")]);
-            expect({ status: check.status, out: check.stdout + check.stderr }).toEqual({ status: 0, out: expect.stringContaining("Configuration file is valid") });
             // The check has teeth: a broken line is refused.
             fs.writeFileSync(path.join(dir, "haproxy.cfg"), local.replace("mode tcp", "mode tcpx"));
             expect(tool("haproxy", ["-c", "-f", path.join(dir, "haproxy.cfg")]).status).not.toBe(0);
@@ -116,7 +127,9 @@ describe("the front's haproxy.cfg", () => {
 
 describe("the maintenance script", () => {
     it("passes shellcheck, with its install and remove scripts", () => {
-        for (const script of [renderMaintenanceScript(options), renderMaintenanceScript({ ...options, objectStorageNetwork: "registry-net" }), renderMaintenanceInstallScript(options, { gc: "0 3 * * 0", backup: "30 2 * * *" }), renderMaintenanceRemoveScript("registry")]) {
+        for (const script of [renderMaintenanceScript(options), renderMaintenanceScript({ ...options, objectStorageNetwork: "registry-net" }),
+            renderMaintenanceScript({ ...options, replicaContainers: ["registry-2", "registry-3"], cacheContainer: "registry-redis", dataVolume: "", objectStorageNetwork: "registry-net" }),
+            renderMaintenanceInstallScript(options, { gc: "0 3 * * 0", backup: "30 2 * * *" }), renderMaintenanceRemoveScript("registry")]) {
             const check = tool("shellcheck", ["--shell=sh", "--severity=style", "-"], script);
             expect({ status: check.status, out: check.stdout }).toEqual({ status: 0, out: "" });
         }
@@ -127,16 +140,29 @@ describe("the maintenance script", () => {
         for (const args of [["backup"], ["restore", "/nonexistent.tar.gz"]]) {
             const result = spawnSync("/bin/sh", ["-s", ...args], { input: script, encoding: "utf8" });
             expect({ status: result.status, err: result.stderr }).toEqual({
-                status: 1, err: expect.stringMatching(/error: the registry keeps its data in S3, not in registry-data: (back up|restore) the bucket with the object store's own tools/),
+                status: 1, err: expect.stringMatching(/error: the registry keeps its data in S3, not in a volume: (back up|restore) the bucket with the object store's own tools/),
             });
         }
     });
 
     it("names the containers, volumes and backup settings it was given, quoted", () => {
         const script = renderMaintenanceScript({ ...options, backupRetention: 3, gcDeleteUntagged: true });
-        expect(script).toContain("PRIMARY='registry'\nSTANDBY='registry-standby'\nFRONT='registry-front'\nDATA_VOLUME='registry-data'\nCONFIG_VOLUME='registry-config'");
+        expect(script).toContain("PRIMARY='registry'\nWRITABLE='registry'\nCACHE=''\nSTANDBY='registry-standby'\nFRONT='registry-front'\nDATA_VOLUME='registry-data'\nCONFIG_VOLUME='registry-config'");
         expect(script).toContain("RETENTION=3\nGC_FLAGS='--delete-untagged'");
         expect(renderMaintenanceScript(options)).toContain("GC_FLAGS=''");
+    });
+
+    it("with replicas, takes every one out of the front and stops them all, and empties their Redis before they start again", () => {
+        const script = renderMaintenanceScript({ ...options, primaryContainer: "registry-1", replicaContainers: ["registry-2"], cacheContainer: "registry-redis", dataVolume: "", objectStorageNetwork: "registry-net" });
+        expect(script).toContain("WRITABLE='registry-1 registry-2'\nCACHE='registry-redis'");
+        // The front's servers, in the order the front names them.
+        const servers = spawnSync("/bin/sh", ["-c", `${/^WRITABLE=.*$/m.exec(script)![0]}\n${/^writable_servers\(\) \{[\s\S]*?\n\}/m.exec(script)![0]}\nwritable_servers`], { encoding: "utf8" });
+        expect(servers.stdout).toBe(`${frontServerName(0)} registry-1\n${frontServerName(1)} registry-2\n`);
+        const windowEnd = /^window_end\(\) \{[\s\S]*?\n\}/m.exec(script)![0];
+        expect(windowEnd.indexOf('docker restart "$CACHE"')).toBeGreaterThan(0);
+        expect(windowEnd.indexOf('docker restart "$CACHE"')).toBeLessThan(windowEnd.indexOf("docker start $WRITABLE"));
+        // With no volume, gc mounts an anonymous one rather than an empty name.
+        expect(script).toContain(`data_mount=${"/var/lib/registry"}`);
     });
 
     it("schedules only the jobs with a schedule, tagged so a later up or destroy replaces exactly its lines", () => {

@@ -3,7 +3,7 @@ import childProcess = require("child_process");
 import fs = require("fs");
 import * as path from "path";
 import * as YAML from "yaml";
-import { byType, evaluateProgram, EvaluatedProgram, one } from "./support/program";
+import { byType, evaluateProgram, EvaluatedProgram, mockCommandStdout, one } from "./support/program";
 
 const componentTypes = [
     "private-registry:index:PrivateRegistry",
@@ -27,7 +27,7 @@ describe("dev stack", () => {
 
     it("exports exactly the documented outputs", () => {
         expect(Object.keys(dev.outputs).sort()).toEqual([
-            "caCertPem", "containerName", "credentials", "dataVolume", "endpoint", "loginCommand", "maintenanceScript", "metricsEndpoint", "prometheusScrapeConfig",
+            "caCertPem", "containerName", "credentials", "dataVolume", "endpoint", "loginCommand", "maintenanceScript", "metricsEndpoint", "prometheusScrapeConfig", "replicaContainers",
         ]);
         expect(dev.outputs.maintenanceScript).toBe("private-registry-maintenance-registry-dev");
         expect(dev.outputs.endpoint).toBe("localhost:5000");
@@ -104,7 +104,7 @@ describe("dev stack", () => {
         expect(standby).toEqual(expect.objectContaining({ name: "registry-dev-standby", start: false, mustRun: false, restart: "no", ports: [] }));
         const frontInit = one(dev.resources, "docker:index/container:Container", "-front-init").inputs;
         const haproxyCfg = (frontInit.uploads as { file: string; content: string }[]).find((u) => u.file.endsWith("/haproxy.cfg"))!.content;
-        expect(haproxyCfg).toContain("server primary registry-dev-primary:5000 check port 5001");
+        expect(haproxyCfg).toContain("server replica-1 registry-dev-primary:5000 check check-ssl");
         expect(haproxyCfg).toContain("server standby registry-dev-standby:5000 ssl verify required");
     });
 
@@ -227,6 +227,69 @@ describe("prod stack", () => {
         expect(csr.dnsNames).toEqual(["registry.example.com"]);
         expect(csr.ipAddresses).toEqual(["203.0.113.10"]);
         expect(prod.outputs.endpoint).toBe("registry.example.com:5000");
+    });
+});
+
+describe("replicated stack", () => {
+    let rep: EvaluatedProgram;
+    beforeAll(async () => { rep = await evaluateProgram({ stack: "replicated" }); });
+    const configOf = (suffix: string) => {
+        const init = one(rep.resources, "docker:index/container:Container", `${suffix}-init`).inputs;
+        return YAML.parse((init.uploads as { file: string; content: string }[]).find((u) => u.file.endsWith("/config.yml"))!.content);
+    };
+
+    it("runs two replicas, Redis, the load balancer and the standby, and keeps no data volume", () => {
+        const count = (type: string) => byType(rep.resources, type).length;
+        expect(count("private-registry:index:ReplicatedRegistry")).toBe(1);
+        expect(count("private-registry:index:RegistryServer")).toBe(3);
+        expect(count("private-registry:index:RegistryRedis")).toBe(1);
+        expect(count("private-registry:index:RegistryBucket")).toBe(1);
+        expect(count("private-registry:index:RegistryStorage")).toBe(0);
+        expect(byType(rep.resources, "docker:index/volume:Volume").map((v) => v.inputs.name).sort())
+            .toEqual(["registry-rep-1-config", "registry-rep-2-config", "registry-rep-front-config", "registry-rep-redis-config", "registry-rep-standby-config"]);
+        expect(rep.outputs.replicaContainers).toEqual(["registry-rep-1", "registry-rep-2"]);
+        for (const replica of ["-replica-1-container", "-replica-2-container"]) {
+            const inputs = one(rep.resources, "docker:index/container:Container", replica).inputs;
+            expect(inputs.ports).toEqual([]);
+            expect((inputs.volumes as { containerPath: string }[]).map((v) => v.containerPath)).toEqual(["/etc/distribution"]);
+            expect(inputs.networksAdvanced).toEqual([{ name: "registry-rep-net", aliases: [] }]);
+        }
+        const front = one(rep.resources, "docker:index/container:Container", "-front-container").inputs;
+        expect(front.ports).toEqual([expect.objectContaining({ internal: 5000, external: 5000 })]);
+    });
+
+    it("gives every replica one http.secret, the stack's Redis and the RGW user's bucket", () => {
+        const [first, second] = [configOf("-replica-1"), configOf("-replica-2")];
+        expect(first.http.secret).toBe(second.http.secret);
+        expect(first.storage.cache).toEqual({ blobdescriptor: "redis" });
+        expect(first.redis).toEqual(expect.objectContaining({ addr: "redis:6379", password: expect.stringMatching(/^[A-Za-z0-9]{16,}$/) }));
+        expect(first.redis.password).toBe(second.redis.password);
+        // The keys radosgw-admin printed for the user (the mocks' answer), not keys from config.
+        expect(one(rep.resources, "command:local:Command", "-rgw-user").inputs.create).toContain("user create --uid='registry-replicated'");
+        const userKeys = JSON.parse(mockCommandStdout("bucket-rgw-user", one(rep.resources, "command:local:Command", "-rgw-user").inputs)).keys[0];
+        expect(first.storage.s3).toEqual(expect.objectContaining({
+            bucket: "registry-replicated", regionendpoint: "http://172.17.0.1:17480", accesskey: userKeys.access_key, secretkey: userKeys.secret_key,
+        }));
+        const haproxy = (one(rep.resources, "docker:index/container:Container", "-front-init").inputs.uploads as { file: string; content: string }[])
+            .find((u) => u.file.endsWith("/haproxy.cfg"))!.content;
+        expect(haproxy).toMatch(/server replica-1 registry-rep-1:5000 check .*\n {4}server replica-2 registry-rep-2:5000 check /);
+    });
+
+    it("installs the maintenance script for both replicas and their cache", () => {
+        const install = one(rep.resources, "command:local:Command", "-maintenance-install").inputs.create as string;
+        expect(install).toContain("WRITABLE='registry-rep-1 registry-rep-2'\nCACHE='registry-rep-redis'");
+        expect(install).toContain("DATA_VOLUME=''");
+    });
+
+    it("refuses replicas without S3, and an RGW user beside given keys, before anything is declared", async () => {
+        const registeredCount = (run: Promise<unknown>) => run.catch((err: { registered?: number }) => { throw new Error(String(err.registered)); });
+        const filesystem = evaluateProgram({ stack: "replicated", config: Object.fromEntries(Object.entries({
+            storageBackend: "filesystem", s3Endpoint: "", s3Region: "", s3Bucket: "", s3RootDirectory: "", s3CreateBucket: false, s3RgwUser: "",
+        }).map(([k, v]) => [`private-registry:${k}`, v])) });
+        await expect(filesystem).rejects.toThrow("private-registry:storageBackend: is filesystem, but replicas share one bucket. Fix: pulumi config set private-registry:storageBackend s3");
+        await expect(registeredCount(filesystem)).rejects.toThrow(/^0$/);
+        const both = evaluateProgram({ stack: "replicated", config: { "private-registry:s3AccessKey": "AK", "private-registry:s3SecretKey": "SK" }, secretKeys: ["s3AccessKey", "s3SecretKey"] });
+        await expect(both).rejects.toThrow("private-registry:s3AccessKey: is set, but so is private-registry:s3RgwUser");
     });
 });
 

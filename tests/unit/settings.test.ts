@@ -66,7 +66,8 @@ describe("settings declared once, in Pulumi.yaml", () => {
         const programOnly = new Set(["dockerHost", "sshHost", "sshUser", "sshHostKey", "clientTrustLocal", "clientTrustContainerd",
             "notificationUrl", "notificationTimeout", "notificationThreshold", "notificationBackoff", "notificationIgnoredMediaTypes", "notificationIgnoredActions",
             "proxyRemoteUrl", "proxyUsername", "proxyCaCertPem",
-            "storageBackend", "s3Endpoint", "s3Region", "s3Bucket", "s3RootDirectory", "s3Redirect", "s3ChunkSizeMb", "s3CaCertPem"]);
+            "storageBackend", "s3Endpoint", "s3Region", "s3Bucket", "s3RootDirectory", "s3Redirect", "s3ChunkSizeMb", "s3CaCertPem",
+            "s3CreateBucket", "s3RgwUser", "s3RgwAdminCommand", "replicas", "redisImage", "redisMaxMemoryMb"]);
         for (const [key, decl] of Object.entries(configDeclarations)) {
             if (programOnly.has(key)) {
                 expect({ key, arg: docs[key] }).toEqual({ key, arg: undefined });

@@ -63,6 +63,13 @@ function stableText(seed: string, length: number): string {
 }
 
 /** Outputs a provider would compute, derived from the resource's name so that runs repeat exactly. */
+/** What the mocks say a command printed: radosgw-admin's JSON for an RGW user (keys made up), else nothing. */
+export function mockCommandStdout(name: string, inputs: Record<string, any>): string {
+    if (!name.endsWith("-rgw-user")) return "";
+    const uid = /--uid='([^']+)'/.exec(inputs.create)?.[1] ?? "";
+    return JSON.stringify({ user_id: uid, keys: [{ user: uid, access_key: stableText(`ak:${name}`, 20), secret_key: stableText(`sk:${name}`, 40) }] });
+}
+
 function mockOutputs(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
     switch (type) {
         case "random:index/randomPassword:RandomPassword":
@@ -82,7 +89,7 @@ function mockOutputs(type: string, name: string, inputs: Record<string, any>): R
             return { imageId: `sha256:${crypto.createHash("sha256").update(inputs.name).digest("hex")}` };
         case "command:local:Command":
         case "command:remote:Command":
-            return { stdout: "", stderr: "" };
+            return { stdout: mockCommandStdout(name, inputs), stderr: "" };
         default:
             return {};
     }

@@ -9,15 +9,17 @@ export interface Registration {
     parent: string;
     deleteBeforeReplace: boolean;
     inputs: Record<string, any>;
+    /** The provider reference it was registered with ("" for the default). */
+    provider: string;
 }
 
 /**
- * Sets Pulumi's mocks (commands answer with empty output) and records every registration into
- * `registrations`, read off the request itself.
+ * Sets Pulumi's mocks (commands answer with empty output; `outputs` adds what a resource type
+ * computes) and records every registration into `registrations`, read off the request itself.
  */
-export async function recordRegistrations(registrations: Registration[]): Promise<void> {
+export async function recordRegistrations(registrations: Registration[], outputs: (type: string) => Record<string, unknown> = () => ({})): Promise<void> {
     await pulumi.runtime.setMocks({
-        newResource: (args) => ({ id: args.custom ? `${args.name}-id` : undefined, state: { ...args.inputs, stdout: "", stderr: "" } }),
+        newResource: (args) => ({ id: args.custom ? `${args.name}-id` : undefined, state: { ...outputs(args.type), ...args.inputs, stdout: "", stderr: "" } }),
         call: () => ({}),
     }, "private-registry", "test");
     const monitor: any = pulumi.runtime.getMonitor();
@@ -29,6 +31,7 @@ export async function recordRegistrations(registrations: Registration[]): Promis
             parent: req.getParent(),
             deleteBeforeReplace: req.getDeletebeforereplace(),
             inputs: pulumi.runtime.deserializeProperties(req.getObject()),
+            provider: req.getProvider(),
         });
         return register(req, callback);
     };

@@ -1,0 +1,147 @@
+/**
+ * The parts both forms of the registry wire the same way (PrivateRegistry and ReplicatedRegistry):
+ * certificate, credentials and firewall; the shared network; the front with the standby and the
+ * maintenance script. Not part of the package's API.
+ */
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { RegistryCredentials } from "./credentials";
+import { FirewallConnectionArgs, RegistryFirewall } from "./firewall";
+import { RegistryFront } from "./front";
+import { RegistryMaintenance } from "./maintenance";
+import type { PrivateRegistryArgs } from "./privateRegistry";
+import { RegistryServer, RegistryServerArgs } from "./server";
+import { RegistryTls } from "./tls";
+import { RegistrySettings } from "./validation";
+
+/** What every form of the registry builds first: its certificate, credentials and firewall, and what each registry container gets. */
+export interface RegistryFoundation {
+    /** CA and server certificate. */
+    readonly tls: RegistryTls;
+    /** Generated passwords and the htpasswd file. */
+    readonly credentials: RegistryCredentials;
+    /** SSH connection host commands run over, if any. */
+    readonly hostConnection?: FirewallConnectionArgs;
+    /** The registry container's settings, without its storage, network and publishing. */
+    readonly serverArgs: RegistryServerArgs;
+    /** Options of what publishes the registry port: after the firewall, so the port is never published unfiltered. */
+    readonly afterFirewall: pulumi.CustomResourceOptions;
+}
+
+/** Builds the {@link RegistryFoundation} of validated settings `s`, as children of `parent`. */
+export function registryFoundation(name: string, s: RegistrySettings, args: PrivateRegistryArgs, parent: pulumi.Resource): RegistryFoundation {
+    const tls = new RegistryTls(`${name}-tls`, {
+        dnsNames: s.hostnames,
+        ipAddresses: s.ipAddresses,
+        keyAlgorithm: s.tlsKeyAlgorithm,
+        rsaBits: s.tlsRsaBits,
+        validityDays: s.certValidityDays,
+        earlyRenewalDays: s.certEarlyRenewalDays,
+        caValidityDays: s.caValidityDays,
+        caGeneration: s.caGeneration,
+    }, { parent });
+    const credentials = new RegistryCredentials(`${name}-credentials`, { usernames: s.users, bcryptCost: s.bcryptCost }, { parent });
+    const hostConnection = args.hostConnection ?? args.firewallConnection;
+    const firewall = s.firewallEnabled
+        ? new RegistryFirewall(`${name}-firewall`, {
+            publicInterface: s.publicInterface,
+            registryPort: s.port,
+            registryAllowedCidrs: s.registryAllowedCidrs,
+            sshPort: s.sshPort,
+            sshAllowedCidrs: s.sshAllowedCidrs,
+            metricsPort: s.metricsBindAddress !== "" ? s.metricsPort : undefined,
+            connection: hostConnection,
+        }, { parent })
+        : undefined;
+    const serverArgs: RegistryServerArgs = {
+        image: s.image,
+        containerName: s.containerName,
+        htpasswd: credentials.htpasswd,
+        tlsCertPem: tls.serverCertPem,
+        tlsKeyPem: tls.serverKeyPem,
+        port: s.port,
+        bindAddress: s.bindAddress,
+        memoryLimitMb: s.memoryLimitMb,
+        blobDescriptorCache: s.blobDescriptorCache,
+        http2: s.http2,
+        logLevel: s.logLevel,
+        goGcPercent: s.goGcPercent,
+        metricsBindAddress: s.metricsBindAddress,
+        metricsPort: s.metricsPort,
+        notificationEndpoints: args.notificationEndpoints,
+        pullThroughCache: args.pullThroughCache,
+        s3Storage: args.s3Storage,
+    };
+    return { tls, credentials, hostConnection, serverArgs, afterFirewall: { parent, dependsOn: firewall ? [firewall] : [] } };
+}
+
+/** The writable registries a front balances across, and what the maintenance script needs of them. */
+export interface FrontedRegistries {
+    /** host:port of each writable registry, in the front's order. */
+    readonly backends: string[];
+    /** The writable registry containers on the front's host, in the same order; the maintenance script stops and starts them. */
+    readonly containers: pulumi.Output<string>[];
+    /** Config volume of the first (garbage collection reads its config.yml). */
+    readonly configVolume: pulumi.Output<string>;
+    /** The data volume, when the data is not in S3. */
+    readonly dataVolume?: pulumi.Output<string>;
+    /** A Redis container that caches blob descriptors for them. */
+    readonly cacheContainer?: pulumi.Output<string>;
+}
+
+/**
+ * The front that publishes the registry port on `network`, and with maintenanceEnabled the
+ * read-only standby and the maintenance script (its name is "" without).
+ */
+export function registryFrontAndMaintenance(name: string, s: RegistrySettings, base: RegistryFoundation, network: docker.Network,
+    registries: FrontedRegistries, args: PrivateRegistryArgs, parent: pulumi.Resource): { frontContainer: pulumi.Output<string>; maintenanceScript: pulumi.Output<string> } {
+    const standbyHost = `${s.containerName}-standby`;
+    const standby = s.maintenanceEnabled
+        ? new RegistryServer(`${name}-standby`, {
+            ...base.serverArgs, dataVolumeName: registries.dataVolume, containerName: standbyHost, networkName: network.name, standby: true,
+        }, { parent })
+        : undefined;
+    const front = new RegistryFront(`${name}-front`, {
+        image: s.frontImage,
+        containerName: `${s.containerName}-front`,
+        networkName: network.name,
+        backends: registries.backends,
+        standbyHost: standby ? standbyHost : "",
+        verifyHostname: s.hostnames[0],
+        tlsCertPem: base.tls.serverCertPem,
+        tlsKeyPem: base.tls.serverKeyPem,
+        caCertPem: base.tls.caCertPem,
+        port: s.port,
+        bindAddress: s.bindAddress,
+    // Not after the registries: HAProxy finds them by name when it starts, so the endpoint answers as
+    // soon as they do instead of after their first healthcheck (30 s on Docker 20.10).
+    }, base.afterFirewall);
+    if (!standby) return { frontContainer: front.containerName, maintenanceScript: pulumi.output("") };
+    const [primary, ...replicas] = registries.containers;
+    const maintenance = new RegistryMaintenance(`${name}-maintenance`, {
+        primaryContainer: primary,
+        replicaContainers: replicas,
+        standbyContainer: standby.containerName,
+        frontContainer: front.containerName,
+        cacheContainer: registries.cacheContainer,
+        dataVolume: registries.dataVolume,
+        configVolume: registries.configVolume,
+        image: s.image,
+        gcSchedule: s.maintenanceGcSchedule,
+        gcDeleteUntagged: s.maintenanceGcDeleteUntagged,
+        backupSchedule: s.maintenanceBackupSchedule,
+        backupDir: s.maintenanceBackupDir,
+        backupRetention: s.maintenanceBackupRetention,
+        objectStorageNetwork: args.s3Storage ? network.name : undefined,
+        connection: base.hostConnection,
+    }, { parent });
+    return { frontContainer: front.containerName, maintenanceScript: maintenance.scriptName };
+}
+
+/** The registry network of containers named after `containerName`: the registries, the front and (replicated) Redis share it. */
+export function registryNetwork(name: string, containerName: string, parent: pulumi.Resource): docker.Network {
+    return new docker.Network(`${name}-network`, {
+        name: `${containerName}-net`,
+        labels: [{ label: "private-registry.role", value: "network" }],
+    }, { parent });
+}

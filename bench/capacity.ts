@@ -43,6 +43,12 @@ function check(label: string, what: string, r: LoadResult, authenticated: boolea
     if (!authenticated && r.non2xx < r.requests) throw new Error(`${label} ${what}: ${r.requests - r.non2xx} of ${r.requests} responses were 2xx without credentials`);
 }
 
+/** The containers' CPU together, or undefined unless every one can be read. */
+function cpuNs(ids: string[]): number | undefined {
+    const each = ids.map(containerCpuNs);
+    return each.every((x) => x !== undefined) ? each.reduce((a, b) => a + b, 0) : undefined;
+}
+
 /**
  * @param blobPaths target label → "/v2/<repo>/blobs/<digest>" of a blob pushed there
  */
@@ -51,9 +57,9 @@ export async function measureCapacity(
     log: (msg: string) => void, kinds: RequestKind[] = ["getV2", "blobHead"],
 ): Promise<CapacityResults> {
     const results: CapacityResults = {};
-    const ids: Record<string, string> = {};
+    const ids: Record<string, string[]> = {};
     for (const t of targets) {
-        ids[t.label] = await containerId(t.container);
+        ids[t.label] = await Promise.all((t.cpuContainers ?? [t.container]).map(containerId));
         results[t.label] = {
             getV2: { authenticated: [], unauthenticated: [] },
             blobHead: { authenticated: [], unauthenticated: [] },
@@ -69,7 +75,7 @@ export async function measureCapacity(
                 for (const authenticated of [true, false]) {
                     const path = kind === "getV2" ? "/v2/" : blobPaths[t.label];
                     const what = `${method} ${kind === "getV2" ? "/v2/" : "blob"} ${authenticated ? "authenticated" : "unauthenticated"}`;
-                    const cpuBefore = containerCpuNs(ids[t.label]);
+                    const cpuBefore = cpuNs(ids[t.label]);
                     const r = await load({
                         url: `https://${t.host}${path}`,
                         method,
@@ -77,7 +83,7 @@ export async function measureCapacity(
                         seconds: plan.seconds,
                         connections: plan.connections,
                     }, tool, workDir);
-                    const cpuAfter = containerCpuNs(ids[t.label]);
+                    const cpuAfter = cpuNs(ids[t.label]);
                     if (cpuBefore !== undefined && cpuAfter !== undefined && r.requests > 0) {
                         r.registryCpuMsPerRequest = Math.round(((cpuAfter - cpuBefore) / 1e6 / r.requests) * 1000) / 1000;
                     }

@@ -44,3 +44,44 @@ export function dockerDaemonCpuSeconds(pidFile = "/var/run/docker.pid"): number 
 
 // sysconf(_SC_CLK_TCK) is 100 on every Linux architecture Docker ships for.
 const clockTicksPerSecond = 100;
+
+/** CPU seconds a process has used (all its threads), or undefined once it is gone; withChildren adds the children it has waited for. */
+export function processCpuSeconds(pid: number | "self", withChildren = false): number | undefined {
+    try {
+        // Fields after "(comm) ": utime, stime, cutime, cstime are the 12th to 15th, in clock ticks.
+        const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+        return fields.slice(11, withChildren ? 15 : 13).reduce((sum, f) => sum + Number(f), 0) / clockTicksPerSecond;
+    } catch {
+        return undefined;
+    }
+}
+
+/** CPU seconds of this process's children that have exited (the load generators, curl): cutime + cstime. */
+export function exitedChildrenCpuSeconds(): number | undefined {
+    const all = processCpuSeconds("self", true);
+    const own = processCpuSeconds("self");
+    return all === undefined || own === undefined ? undefined : all - own;
+}
+
+/** PIDs of Docker's userland proxies for a published host port: on loopback every byte to the container passes through one. */
+export function dockerProxyPids(hostPort: number): number[] {
+    const pids: number[] = [];
+    for (const entry of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry)) continue;
+        try {
+            const args = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+            if (args[0].endsWith("docker-proxy") && args[args.indexOf("-host-port") + 1] === String(hostPort)) pids.push(Number(entry));
+        } catch { /* gone */ }
+    }
+    return pids;
+}
+
+/** CPU seconds the whole machine has been busy (all cores, everyone's work: /proc/stat without idle and iowait). */
+export function machineBusySeconds(): number | undefined {
+    try {
+        const [, user, nice, system, , , irq, softirq, steal] = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).map(Number);
+        return (user + nice + system + irq + softirq + steal) / clockTicksPerSecond;
+    } catch {
+        return undefined;
+    }
+}

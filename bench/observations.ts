@@ -11,3 +11,13 @@ export async function dockerClientHttpVersions(container: string): Promise<Recor
     }
     return counts;
 }
+
+/** Status → count of the docker daemon's GETs of one path, from access log text (to tell a streamed blob from a redirected one). */
+export function dockerGetStatuses(logText: string, requestPath: string): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const line of logText.split("\n")) {
+        const m = /"GET (\S+) HTTP\/[\d.]+" (\d{3}) \d+ "[^"]*" "docker\//.exec(line);
+        if (m && m[1] === requestPath) counts[m[2]] = (counts[m[2]] ?? 0) + 1;
+    }
+    return counts;
+}

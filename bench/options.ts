@@ -5,6 +5,8 @@ import * as path from "path";
 export interface BenchOptions {
     smoke: boolean;
     knobs: boolean;
+    /** The replicated form (Pulumi.replicated.yaml) against a Ceph RGW: 1 and 2 replicas, a big pull with redirect off and on. */
+    replicated: boolean;
     /** Where results go: bench/ for a full run, a temp dir for the smoke run. */
     outDir?: string;
     stack: string;
@@ -21,20 +23,27 @@ export interface BenchOptions {
     image: string;
 }
 
-export const usage = `usage: npm run bench -- [--smoke] [--knobs] [--out DIR] [--stack NAME] [--stack-config k=v]...
+export const usage = `usage: npm run bench -- [--smoke] [--knobs | --replicated] [--out DIR] [--stack NAME] [--stack-config k=v]...
        [--baseline-port N] [--runs N] [--load-runs N] [--load-seconds N] [--layers N] [--layer-kib N] [--big-mib N]
 
   (default)  the full benchmark: the stack with its own defaults against the seed guide's registry;
              writes bench/results.json and bench/RESULTS.md
   --smoke    tiny sizes, one short run of each measurement, results in a temp dir; exits non-zero
              unless every figure is a positive number
-  --knobs    the stack under each bcrypt cost and knob setting; writes bench/knobs.json and bench/KNOBS.md`;
+  --knobs    the stack under each bcrypt cost and knob setting; writes bench/knobs.json and bench/KNOBS.md
+  --replicated
+             the replicated stack (default --stack replicated) on a Ceph RGW the run starts in a test
+             network namespace: authenticated requests/s through the load balancer with 1 and 2
+             replicas, then a push of one --big-mib layer (1024) and its pull (curl and docker, --runs
+             times each) with s3Redirect off and on; writes bench/replicated.json and bench/REPLICATED.md.
+             With --smoke: a 16 MiB layer, one run of everything, 2 s loads`;
 
 export function parseOptions(argv: string[]): BenchOptions {
     const o: BenchOptions = {
         smoke: argv.includes("--smoke"),
         knobs: argv.includes("--knobs"),
-        stack: "dev",
+        replicated: argv.includes("--replicated"),
+        stack: argv.includes("--replicated") ? "replicated" : "dev",
         stackConfig: [],
         baselinePort: 5443,
         pushPullRuns: 3,
@@ -47,7 +56,9 @@ export function parseOptions(argv: string[]): BenchOptions {
         image: "registry:2.8.3",
     };
     if (o.smoke) Object.assign(o, { pushPullRuns: 1, loadRuns: 1, loadSeconds: 2, layers: 3, bigMiB: 1 });
+    if (o.knobs && o.replicated) throw new Error(`--knobs and --replicated are separate runs; pick one\n${usage}`);
     if (o.knobs) Object.assign(o, { loadRuns: 4 });
+    if (o.replicated) Object.assign(o, { bigMiB: o.smoke ? 16 : 1024 });
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         const next = () => {
@@ -60,7 +71,7 @@ export function parseOptions(argv: string[]): BenchOptions {
             return n;
         };
         switch (a) {
-            case "--smoke": case "--knobs": break;
+            case "--smoke": case "--knobs": case "--replicated": break;
             case "--out": o.outDir = path.resolve(next()); break;
             case "--stack": o.stack = next(); break;
             case "--stack-config": o.stackConfig.push(next()); break;

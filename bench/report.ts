@@ -76,7 +76,8 @@ export interface UpFigure {
     note?: string;
 }
 
-export interface Results {
+/** A results file of any mode; the figures differ by mode. */
+export interface ResultsOf<F extends object> {
     title: string;
     mode: string;
     date: string;
@@ -85,30 +86,34 @@ export interface Results {
     machine: MachineInfo;
     versions: Versions;
     setup: Record<string, unknown>;
-    figures: Record<string, CapacityFigure | TimeFigure | UpFigure>;
+    figures: Record<string, F>;
     observations: Record<string, unknown>;
+}
+
+export type Results = ResultsOf<CapacityFigure | TimeFigure | UpFigure>;
+
+/** One target's side of a capacity figure: medians, the per-run ratios and the registry's CPU per request. */
+export function capacitySide(k: KindResults): CapacitySide {
+    const a = series(k.authenticated.map((r) => r.requestsPerSecond), 1);
+    const u = series(k.unauthenticated.map((r) => r.requestsPerSecond), 1);
+    const paired = k.authenticated.map((x, i) => ratio(x.requestsPerSecond, k.unauthenticated[i].requestsPerSecond));
+    const side: CapacitySide = {
+        authenticated: a, unauthenticated: u, ratio: round(median(paired), 3), pairedRatios: paired, ratioOfMedians: ratio(a.median, u.median),
+    };
+    const cpuA = k.authenticated.map((r) => r.registryCpuMsPerRequest);
+    const cpuU = k.unauthenticated.map((r) => r.registryCpuMsPerRequest);
+    if ([...cpuA, ...cpuU].every((x) => x !== undefined)) {
+        const ca = series(cpuA as number[]);
+        const cu = series(cpuU as number[]);
+        side.registryCpuMsPerRequest = { authenticated: ca, unauthenticated: cu, cpuImpliedRatio: ratio(cu.median, ca.median) };
+    }
+    return side;
 }
 
 export function capacityFigure(kind: RequestKind, cap: CapacityResults, connections: number, seconds: number): CapacityFigure {
     const tool = requestKinds.find((k) => k.kind === kind)!.tool;
-    const side = (k: KindResults): CapacitySide => {
-        const a = series(k.authenticated.map((r) => r.requestsPerSecond), 1);
-        const u = series(k.unauthenticated.map((r) => r.requestsPerSecond), 1);
-        const paired = k.authenticated.map((x, i) => ratio(x.requestsPerSecond, k.unauthenticated[i].requestsPerSecond));
-        const side: CapacitySide = {
-            authenticated: a, unauthenticated: u, ratio: round(median(paired), 3), pairedRatios: paired, ratioOfMedians: ratio(a.median, u.median),
-        };
-        const cpuA = k.authenticated.map((r) => r.registryCpuMsPerRequest);
-        const cpuU = k.unauthenticated.map((r) => r.registryCpuMsPerRequest);
-        if ([...cpuA, ...cpuU].every((x) => x !== undefined)) {
-            const ca = series(cpuA as number[]);
-            const cu = series(cpuU as number[]);
-            side.registryCpuMsPerRequest = { authenticated: ca, unauthenticated: cu, cpuImpliedRatio: ratio(cu.median, ca.median) };
-        }
-        return side;
-    };
-    const stack = side(cap.stack[kind]);
-    const baseline = side(cap.baseline[kind]);
+    const stack = capacitySide(cap.stack[kind]);
+    const baseline = capacitySide(cap.baseline[kind]);
     return {
         description: kind === "getV2"
             ? "GET /v2/ at a fixed number of keep-alive connections, with and without basic-auth credentials (unauthenticated requests get 401)"
@@ -297,7 +302,7 @@ export function renderMarkdown(r: Results): string {
     return L.join("\n");
 }
 
-export function writeResults(dir: string, r: Results, basename = "results", render: (r: Results) => string = renderMarkdown): { json: string; md: string } {
+export function writeResults<R extends ResultsOf<object>>(dir: string, r: R, basename: string, render: (r: R) => string): { json: string; md: string } {
     fs.mkdirSync(dir, { recursive: true });
     const json = path.join(dir, `${basename}.json`);
     const md = path.join(dir, basename === "results" ? "RESULTS.md" : `${basename.toUpperCase()}.md`);
@@ -307,7 +312,7 @@ export function writeResults(dir: string, r: Results, basename = "results", rend
 }
 
 /** Every number a figure reports, with its path; the smoke run checks all are positive. */
-export function figureNumbers(r: Results): { path: string; value: unknown }[] {
+export function figureNumbers(r: ResultsOf<object>): { path: string; value: unknown }[] {
     const out: { path: string; value: unknown }[] = [];
     const walk = (prefix: string, v: unknown) => {
         if (Array.isArray(v)) v.forEach((x, i) => walk(`${prefix}[${i}]`, x));
@@ -319,4 +324,9 @@ export function figureNumbers(r: Results): { path: string; value: unknown }[] {
         walk(key, rest);
     }
     return out;
+}
+
+/** The figures' numbers that are not positive finite numbers: a smoke run fails on any. */
+export function nonPositiveFigures(r: ResultsOf<object>): { path: string; value: unknown }[] {
+    return figureNumbers(r).filter((n) => !(typeof n.value === "number" && Number.isFinite(n.value) && n.value > 0));
 }

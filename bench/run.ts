@@ -14,13 +14,15 @@ import { DockerClient } from "./dockerClient";
 import { nowMs, run } from "./exec";
 import { loadTestImage, TestImage } from "./images";
 import { renderKnobsMarkdown, runKnobs } from "./knobsRun";
+import { renderReplicatedMarkdown, ReplicatedResults } from "./replicatedReport";
+import { runReplicated } from "./replicatedRun";
 import { loadAverage, machineInfo, versions } from "./machine";
 import { assertDataVolumeWritable } from "./dataVolume";
 import { stackAppliedSettings } from "./applied";
 import { dockerClientHttpVersions } from "./observations";
 import { BenchOptions, defaultOutDir, parseOptions } from "./options";
 import { imageRef, measurePushPull } from "./pushPull";
-import { capacityFigure, figureNumbers, pushPullFigures, renderMarkdown, Results, UpFigure, writeResults } from "./report";
+import { capacityFigure, figureNumbers, nonPositiveFigures, pushPullFigures, renderMarkdown, Results, UpFigure, writeResults } from "./report";
 import { HarnessStack, UpTiming } from "./stack";
 import { expectedStack, stackSetting } from "./stackSettings";
 import { series } from "./stats";
@@ -152,7 +154,8 @@ export async function pushProbe(client: DockerClient, probe: TestImage, targets:
 }
 
 function commandLine(o: BenchOptions): string {
-    return o.smoke ? "npm run bench:smoke" : `npm run bench${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
+    const args = process.argv.slice(2).filter((a) => !(o.smoke && a === "--smoke"));
+    return `npm run ${o.smoke ? "bench:smoke" : "bench"}${args.length ? ` -- ${args.join(" ")}` : ""}`;
 }
 
 async function mainRun(o: BenchOptions, cleanup: Cleanup): Promise<Results> {
@@ -247,10 +250,12 @@ async function main(): Promise<number> {
     }
     const cleanup = new Cleanup();
     cleanup.installSignalHandlers(log);
-    let results: Results | undefined;
+    let results: Results | ReplicatedResults | undefined;
     let failure: unknown;
     try {
-        results = o.knobs ? await runKnobs(o, cleanup, { setUp, pushProbe, log, commandLine: commandLine(o) }) : await mainRun(o, cleanup);
+        if (o.knobs) results = await runKnobs(o, cleanup, { setUp, pushProbe, log, commandLine: commandLine(o) });
+        else if (o.replicated) results = await runReplicated(o, cleanup, { pushProbe, portFree, log, commandLine: commandLine(o) });
+        else results = await mainRun(o, cleanup);
     } catch (err) {
         failure = err;
         log(`error: ${err instanceof Error ? err.message : String(err)}`);
@@ -267,12 +272,14 @@ async function main(): Promise<number> {
     results.durationSeconds = Math.round((nowMs() - started) / 100) / 10;
     results.machine.loadAverageAtEnd = loadAverage();
     const outDir = defaultOutDir(o) ?? fs.mkdtempSync(path.join(os.tmpdir(), "bench-smoke-results-"));
-    const written = writeResults(outDir, results, o.knobs ? "knobs" : "results", o.knobs ? renderKnobsMarkdown : renderMarkdown);
+    const written = o.replicated
+        ? writeResults(outDir, results as ReplicatedResults, "replicated", renderReplicatedMarkdown)
+        : writeResults(outDir, results as Results, o.knobs ? "knobs" : "results", o.knobs ? renderKnobsMarkdown : renderMarkdown);
     log(`wrote ${written.json} and ${written.md} (${(results.durationSeconds / 60).toFixed(1)} min in all)`);
     process.stdout.write("\n" + fs.readFileSync(written.md, "utf8").split("\n## Raw runs")[0] + "\n");
 
     if (o.smoke) {
-        const bad = figureNumbers(results).filter((n) => !(typeof n.value === "number" && Number.isFinite(n.value) && n.value > 0));
+        const bad = nonPositiveFigures(results);
         if (summary) fs.appendFileSync(summary, bad.length === 0 && cleanOk ? "1 0\n" : "0 1\n");
         if (bad.length > 0) {
             log(`smoke: FAILED, these figures are not positive numbers: ${bad.map((b) => `${b.path}=${String(b.value)}`).join(", ")}`);

@@ -13,6 +13,8 @@ export interface RegistryTarget {
     readonly caPem: string;
     /** Name of the registry's container. */
     readonly container: string;
+    /** Containers whose CPU is the registry's, where it is more than one (replicas behind a front); default: container. */
+    readonly cpuContainers?: string[];
 }
 
 export function basicAuth(t: RegistryTarget): string {

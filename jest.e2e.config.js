@@ -10,6 +10,7 @@ module.exports = {
   roots: ["<rootDir>/tests/e2e"],
   testMatch: ["**/*.e2e.test.ts"],
   globalSetup: "<rootDir>/tests/setup/jestGlobalSetup.js",
+  globalTeardown: "<rootDir>/tests/setup/jestGlobalTeardown.js",
   testTimeout: 600000,
   maxWorkers: 1,
 };

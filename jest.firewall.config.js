@@ -9,6 +9,7 @@ module.exports = {
   reporters: ["default", "<rootDir>/tests/support/summaryReporter.js"],
   roots: ["<rootDir>/tests/firewall"],
   globalSetup: "<rootDir>/tests/setup/jestGlobalSetup.js",
+  globalTeardown: "<rootDir>/tests/setup/jestGlobalTeardown.js",
   testTimeout: 60000,
   maxWorkers: 1,
 };

@@ -24,7 +24,7 @@ afterAll(async () => {
   await down(stack, opts).catch(() => undefined);
   for (const c of [`${prefix}-registry`, `${prefix}-ro-probe`]) {
     try {
-      docker("rm", "-f", c);
+      docker("rm", "-fv", c);
     } catch {
       /* gone */
     }
@@ -149,7 +149,7 @@ describe("local apply harness with Docker: networks", () => {
     const quiet = (...args: string[]) => execFileSync("docker", args, { stdio: "ignore" });
     for (const c of ["server", "client", "pinned", "intruder"]) {
       try {
-        quiet("rm", "-f", cname(c));
+        quiet("rm", "-fv", cname(c));
       } catch {
         /* gone */
       }
@@ -237,7 +237,7 @@ describe("local apply harness with Docker: networks", () => {
     for (const c of ["server", "client", "pinned"]) expect(absent("inspect", cname(c))).toBe(true);
     expect(state(netStack, netOpts).resources.map((x) => x.type)).toContain("docker:index/network:Network");
 
-    docker("rm", "-f", cname("intruder"));
+    docker("rm", "-fv", cname("intruder"));
     const r2 = await down(netStack, netOpts);
     expect(r2.stdout).toMatch(new RegExp(`- delete docker:index/network:Network ${netPrefix}-net`));
     expect(ourNetworks()).toEqual([]);

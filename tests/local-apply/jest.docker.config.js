@@ -7,4 +7,5 @@ module.exports = {
   testPathIgnorePatterns: ["/fixtures/"],
   testTimeout: 300000,
   globalSetup: "<rootDir>/tests/setup/jestGlobalSetup.js",
+  globalTeardown: "<rootDir>/tests/setup/jestGlobalTeardown.js",
 };

@@ -4,7 +4,7 @@
  * where the machine's CPU went in each phase.
  */
 import { KindResults, RequestKind, requestKinds } from "./capacity";
-import { CapacitySide, capacitySide, ResultsOf } from "./report";
+import { CapacitySide, capacitySide, notesSection, ResultsOf } from "./report";
 import { ratio, round, Series, series } from "./stats";
 
 export interface ReplicaCapacityFigure {
@@ -250,11 +250,6 @@ export function renderReplicatedMarkdown(r: ReplicatedResults): string {
         L.push(`| ${name} docker pull s | ${fig.dockerPull.seconds.runs.join(", ")} |`);
     }
     L.push("");
-    const notes = r.observations.notes as string[] | undefined;
-    if (notes?.length) {
-        L.push("## Notes", "");
-        for (const n of notes) L.push(`- ${n}`);
-        L.push("");
-    }
+    L.push(...notesSection(r.observations.notes as string[] | undefined));
     return L.join("\n");
 }

@@ -293,13 +293,13 @@ export function renderMarkdown(r: Results): string {
         }
     }
     L.push("");
-    const notes = r.observations.notes as string[] | undefined;
-    if (notes?.length) {
-        L.push("## Notes", "");
-        for (const n of notes) L.push(`- ${n}`);
-        L.push("");
-    }
+    L.push(...notesSection(r.observations.notes as string[] | undefined));
     return L.join("\n");
+}
+
+/** The report's closing "Notes" section (none without notes), as markdown lines. */
+export function notesSection(notes: string[] | undefined): string[] {
+    return notes?.length ? ["## Notes", "", ...notes.map((n) => `- ${n}`), ""] : [];
 }
 
 export function writeResults<R extends ResultsOf<object>>(dir: string, r: R, basename: string, render: (r: R) => string): { json: string; md: string } {

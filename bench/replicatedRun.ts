@@ -12,7 +12,6 @@ import * as https from "https";
 import * as os from "os";
 import * as path from "path";
 import YAML from "yaml";
-import { maintenanceScriptName } from "../components/maintenanceScript";
 import { startCephRgw, stopCephRgw } from "../tests/support/cephRgw";
 import { TestNetwork } from "../tests/e2e/support/testNetwork";
 import { stackAppliedSettings } from "./applied";
@@ -29,7 +28,7 @@ import { imageRef } from "./pushPull";
 import {
     addCpuStretch, bigPullFigures, CpuPhase, cpuPartyNames, machineParty, PushFigure, replicaCapacityFigure, ReplicatedResults, transferRuns,
 } from "./replicatedReport";
-import { HarnessStack, StackOutputs } from "./stack";
+import { HarnessStack, removeNewMaintenanceScriptAtCleanup, StackOutputs } from "./stack";
 import { expectedStack } from "./stackSettings";
 import { basicAuth, firstLayerDigest, httpsRequest, RegistryTarget } from "./target";
 
@@ -200,10 +199,7 @@ export async function runReplicated(o: BenchOptions, cleanup: Cleanup, deps: Rep
     const rgwAdmin = `ip netns exec ${network.namespace} radosgw-admin -c ${rgw.dir}/ceph.conf`;
     const overrides = [`s3Endpoint=${rgw.endpoint}`, `s3Region=${rgw.region}`, `s3Bucket=${bucket}`, `s3RgwUser=${bucket}`, `s3RgwAdminCommand=${rgwAdmin}`, ...o.stackConfig];
     const stack = new HarnessStack(o.stack, overrides);
-    // The stack leaves its maintenance script installed on destroy (it restores backups); only one this run installed goes.
-    const script = path.join("/usr/local/sbin", maintenanceScriptName(`${expected.containerName}-1`));
-    const scriptExisted = fs.existsSync(script);
-    cleanup.add(`remove ${script} unless it was there before`, () => { if (!scriptExisted) fs.rmSync(script, { force: true }); });
+    removeNewMaintenanceScriptAtCleanup(cleanup, `${expected.containerName}-1`);
     cleanup.add(`npm run local -- down --stack ${o.stack}`, async () => {
         log(`down: npm run local -- down --stack ${o.stack}`);
         await stack.down();

@@ -23,7 +23,7 @@ import { dockerClientHttpVersions } from "./observations";
 import { BenchOptions, defaultOutDir, parseOptions } from "./options";
 import { imageRef, measurePushPull } from "./pushPull";
 import { capacityFigure, figureNumbers, nonPositiveFigures, pushPullFigures, renderMarkdown, Results, UpFigure, writeResults } from "./report";
-import { HarnessStack, UpTiming } from "./stack";
+import { HarnessStack, removeNewMaintenanceScriptAtCleanup, UpTiming } from "./stack";
 import { expectedStack, stackSetting } from "./stackSettings";
 import { series } from "./stats";
 import { firstLayerDigest, RegistryTarget } from "./target";
@@ -109,6 +109,7 @@ export async function setUp(o: BenchOptions, cleanup: Cleanup, withSingle: boole
     log(`  loaded in ${(Math.max(...images.map((i) => i.loadMs)) / 1000).toFixed(1)} s`);
 
     log(`up: npm run local -- up --stack ${o.stack}${o.stackConfig.map((c) => ` --config ${c}`).join("")}`);
+    removeNewMaintenanceScriptAtCleanup(cleanup, expected.containerName);
     cleanup.add(`npm run local -- down --stack ${o.stack}`, async () => {
         log(`down: npm run local -- down --stack ${o.stack}`);
         await stack.down();

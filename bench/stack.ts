@@ -10,6 +10,8 @@
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { maintenanceScriptName } from "../components/maintenanceScript";
+import { Cleanup } from "./cleanup";
 import { nowMs, runOk, sleep } from "./exec";
 import { httpsRequest, RegistryTarget, waitForAuthenticated200 } from "./target";
 
@@ -182,4 +184,11 @@ export class HarnessStack {
         const r = await runOk("npm", ["run", "-s", "local", "--", "--help"], { cwd: repoRoot, timeoutMs: 120_000 });
         return r.ms / 1000;
     }
+}
+
+/** A stack's destroy leaves its maintenance script installed (it restores backups); the clean-up removes it unless it was there before the run. */
+export function removeNewMaintenanceScriptAtCleanup(cleanup: Cleanup, primaryContainer: string): void {
+    const script = path.join("/usr/local/sbin", maintenanceScriptName(primaryContainer));
+    const existed = fs.existsSync(script);
+    cleanup.add(`remove ${script} unless it was there before`, () => { if (!existed) fs.rmSync(script, { force: true }); });
 }

@@ -6,35 +6,19 @@
 import * as pulumi from "@pulumi/pulumi";
 import { privateBindAddressProblem } from "../../components/metrics";
 import { RegistryConfigError } from "../../components/validation";
+import { recordRegistrations, Registration } from "./support/registrations";
 import {
     redisArgsProblems, redisConfigFile, redisContainerMemoryMb, redisHealthcheckCommand, RegistryRedis, RegistryRedisArgs, renderRedisConf,
 } from "../../components/redis";
 
-interface Registered { type: string; name: string; parent: string; deleteBeforeReplace: boolean; dependencies: string[]; inputs: Record<string, any> }
-const registered: Registered[] = [];
+const registered: Registration[] = [];
 const mockPassword = (name: string) => `${name.replace(/[^A-Za-z0-9]/g, "")}Pw${"x".repeat(48)}`.slice(0, 48);
 
 beforeAll(async () => {
-    await pulumi.runtime.setMocks({
-        newResource: (args) => ({
-            id: args.custom ? `${args.name}-id` : undefined,
-            state: {
-                ...args.inputs,
-                ...(args.type === "random:index/randomPassword:RandomPassword" ? { result: mockPassword(args.name) } : {}),
-                ...(args.type === "docker:index/remoteImage:RemoteImage" ? { imageId: `sha256:${"a".repeat(64)}` } : {}),
-            },
-        }),
-        call: () => ({}),
-    }, "private-registry", "test");
-    const monitor: any = pulumi.runtime.getMonitor();
-    const register = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req: any, callback: any) => {
-        registered.push({
-            type: req.getType(), name: req.getName(), parent: req.getParent(), deleteBeforeReplace: req.getDeletebeforereplace(),
-            dependencies: req.getDependenciesList(), inputs: pulumi.runtime.deserializeProperties(req.getObject()),
-        });
-        return register(req, callback);
-    };
+    await recordRegistrations(registered, (type, name) => ({
+        ...(type === "random:index/randomPassword:RandomPassword" ? { result: mockPassword(name) } : {}),
+        ...(type === "docker:index/remoteImage:RemoteImage" ? { imageId: `sha256:${"a".repeat(64)}` } : {}),
+    }));
 });
 
 const image = `redis:7.4-alpine@sha256:${"b".repeat(64)}`;

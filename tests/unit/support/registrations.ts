@@ -11,15 +11,17 @@ export interface Registration {
     inputs: Record<string, any>;
     /** The provider reference it was registered with ("" for the default). */
     provider: string;
+    /** URNs it depends on. */
+    dependencies: string[];
 }
 
 /**
  * Sets Pulumi's mocks (commands answer with empty output; `outputs` adds what a resource type
  * computes) and records every registration into `registrations`, read off the request itself.
  */
-export async function recordRegistrations(registrations: Registration[], outputs: (type: string) => Record<string, unknown> = () => ({})): Promise<void> {
+export async function recordRegistrations(registrations: Registration[], outputs: (type: string, name: string) => Record<string, unknown> = () => ({})): Promise<void> {
     await pulumi.runtime.setMocks({
-        newResource: (args) => ({ id: args.custom ? `${args.name}-id` : undefined, state: { ...outputs(args.type), ...args.inputs, stdout: "", stderr: "" } }),
+        newResource: (args) => ({ id: args.custom ? `${args.name}-id` : undefined, state: { ...outputs(args.type, args.name), ...args.inputs, stdout: "", stderr: "" } }),
         call: () => ({}),
     }, "private-registry", "test");
     const monitor: any = pulumi.runtime.getMonitor();
@@ -32,6 +34,7 @@ export async function recordRegistrations(registrations: Registration[], outputs
             deleteBeforeReplace: req.getDeletebeforereplace(),
             inputs: pulumi.runtime.deserializeProperties(req.getObject()),
             provider: req.getProvider(),
+            dependencies: req.getDependenciesList(),
         });
         return register(req, callback);
     };

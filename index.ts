@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     bucketStackConfigProblems, RegistryBucket, stackUsesRegistryBucket, clientTrustConfigProblems, configDeclarations, defaultStackConfig, notificationStackConfigProblems, parseNotificationHeaders, PrivateRegistry,
     objectStorageMaintenanceProblems, pullThroughCacheStackConfigProblems, RegistryClientTrust, RegistryConfigError, registryEndpoints,
-    registrySettingsProblems, ReplicatedRegistry, replicatedRegistryProblems, s3StorageStackConfigProblems, sshTargetProblems, StackConfig,
+    RegistryAccessRulesArgs, registrySettingsProblems, registryTokenAuthProblems, ReplicatedRegistry, replicatedRegistryProblems, s3StorageStackConfigProblems, sshTargetProblems, StackConfig,
     stackNotificationEndpoints, stackPullThroughCache, stackS3Storage,
 } from "private-registry";
 
@@ -26,7 +26,8 @@ const { dockerHost, protectData, sshHost, sshUser, sshHostKey, clientTrustLocal,
     notificationUrl, notificationTimeout, notificationThreshold, notificationBackoff, notificationIgnoredMediaTypes, notificationIgnoredActions,
     proxyRemoteUrl, proxyUsername, proxyCaCertPem,
     storageBackend, s3Endpoint, s3Region, s3Bucket, s3RootDirectory, s3Redirect, s3ChunkSizeMb, s3CaCertPem,
-    s3CreateBucket, s3RgwUser, s3RgwAdminCommand, replicas, redisImage, redisMaxMemoryMb, ...settings } = readStackConfig();
+    s3CreateBucket, s3RgwUser, s3RgwAdminCommand, replicas, redisImage, redisMaxMemoryMb,
+    auth, tokenPort, tokenLifetimeSeconds, tokenServiceNodeImage, ...settings } = readStackConfig();
 const replicated = replicas > 0;
 const notificationConfig = { notificationUrl, notificationTimeout, notificationThreshold, notificationBackoff, notificationIgnoredMediaTypes, notificationIgnoredActions };
 const cacheConfig = { proxyRemoteUrl, proxyUsername, proxyCaCertPem };
@@ -41,6 +42,9 @@ const storageConfig = { storageBackend, s3Endpoint, s3Region, s3Bucket, s3RootDi
 const s3Credentials = { s3AccessKey: config.get("s3AccessKey"), s3SecretKey: config.get("s3SecretKey") };
 const bucketConfig = { storageBackend, s3Endpoint, s3Region, s3Bucket, s3CreateBucket, s3RgwUser, s3RgwAdminCommand };
 const rgwKeys = s3RgwUser !== "" && storageBackend === "s3";
+// An object, which Pulumi.yaml cannot declare: set it in the stack file (see the README).
+const accessRules = config.getObject<RegistryAccessRulesArgs>("accessRules");
+const tokenAuth = auth === "token" ? { accessRules: accessRules!, hostPort: tokenPort, tokenLifetimeSeconds, nodeImage: tokenServiceNodeImage } : undefined;
 
 // All checks run before the first resource is declared, so bad config creates nothing, even in preview.
 const problems = [
@@ -60,6 +64,12 @@ const problems = [
         ? [`${key("storageBackend")}: is ${storageBackend}, but replicas share one bucket. Fix: pulumi config set ${key("storageBackend")} s3 (with the s3 keys), or ${key("replicas")} 0`]
         : []),
 ];
+if (auth !== "htpasswd" && auth !== "token") {
+    problems.push(`${key("auth")}: "${auth}" is not htpasswd or token. Fix: pulumi config set ${key("auth")} htpasswd (or token, with accessRules)`);
+} else if (auth === "htpasswd" && accessRules !== undefined) {
+    problems.push(`${key("accessRules")}: is set, but ${key("auth")} is htpasswd, which lets every user do everything. Fix: pulumi config set ${key("auth")} token, or remove accessRules`);
+}
+problems.push(...registryTokenAuthProblems(tokenAuth, settings, key));
 if (!/^(unix|ssh|tcp):\/\/\S+$/.test(dockerHost)) {
     problems.push(`${key("dockerHost")}: "${dockerHost}" is not a Docker host URL. Fix: pulumi config set ${key("dockerHost")} unix:///var/run/docker.sock (or ssh://user@host)`);
 }
@@ -101,6 +111,7 @@ const registryArgs = {
     notificationEndpoints: stackNotificationEndpoints(notificationConfig, notificationHeadersText === undefined ? undefined : pulumi.secret(parseNotificationHeaders(notificationHeadersText)!)),
     pullThroughCache: stackPullThroughCache(cacheConfig, proxyPassword === undefined ? undefined : pulumi.secret(proxyPassword)),
     s3Storage,
+    tokenAuth,
     hostConnection: settings.firewallEnabled || settings.maintenanceEnabled ? sshConnection : undefined,
 };
 const registry = replicated
@@ -127,3 +138,4 @@ export const replicaContainers = registry instanceof ReplicatedRegistry ? regist
 export const metricsEndpoint = registry instanceof PrivateRegistry ? registry.metricsEndpoint : "";
 export const prometheusScrapeConfig = registry instanceof PrivateRegistry ? registry.prometheusScrapeConfig : "";
 export const maintenanceScript = registry.maintenanceScript;
+export const tokenRealm = registry.tokenRealm;

@@ -78,6 +78,14 @@ export interface StackConfig {
     redisImage: string;
     /** Memory the replicas' Redis may use for the cache, in MiB; the least recently used descriptors go first. */
     redisMaxMemoryMb: number;
+    /** How clients authenticate, htpasswd (the registry checks every request's password; every user may do everything) or token (a token service checks the password once per login and issues short-lived tokens that grant what the access rules in the object key accessRules allow). */
+    auth: string;
+    /** Host port the token service is published on (HTTPS, on bindAddress) when auth is token; the firewall opens it to registryAllowedCidrs. */
+    tokenPort: number;
+    /** Lifetime of the tokens in seconds (60-86400) when auth is token; a removed user's token stays valid at most this long. */
+    tokenLifetimeSeconds: number;
+    /** Base image the token service is built on (its Dockerfile's NODE_IMAGE), pinned by digest. */
+    tokenServiceNodeImage: string;
     /** Run garbage collection and backups with pulls served throughout. The registry port is published by a front (HAProxy, TCP pass-through) that moves new connections to a read-only standby registry while the writable one is stopped for the work, and a maintenance script (gc, backup, restore, list) is installed on the Docker host with cron schedules. Off publishes the registry directly and installs nothing on the host. */
     maintenanceEnabled: boolean;
     /** HAProxy image of the front, pinned by digest. */
@@ -182,6 +190,10 @@ export const configDeclarations: { readonly [K in keyof StackConfig]: ConfigDecl
     replicas: { type: "integer", default: 0, description: "Registry replicas on the Docker host behind a load balancer (ReplicatedRegistry), sharing the S3 bucket (storageBackend s3), a Redis blob descriptor cache and one http.secret (1-16); 0 runs the single registry (PrivateRegistry)." },
     redisImage: { type: "string", default: "redis:7.4-alpine@sha256:ff02b58f971e7d7d156a1267e283fcbbeee91773b6aa36c49dac28ecfe28eadf", description: "Redis image of the replicas' shared blob descriptor cache, pinned by digest." },
     redisMaxMemoryMb: { type: "integer", default: 256, description: "Memory the replicas' Redis may use for the cache, in MiB; the least recently used descriptors go first." },
+    auth: { type: "string", default: "htpasswd", description: "How clients authenticate, htpasswd (the registry checks every request's password; every user may do everything) or token (a token service checks the password once per login and issues short-lived tokens that grant what the access rules in the object key accessRules allow)." },
+    tokenPort: { type: "integer", default: 5002, description: "Host port the token service is published on (HTTPS, on bindAddress) when auth is token; the firewall opens it to registryAllowedCidrs." },
+    tokenLifetimeSeconds: { type: "integer", default: 300, description: "Lifetime of the tokens in seconds (60-86400) when auth is token; a removed user's token stays valid at most this long." },
+    tokenServiceNodeImage: { type: "string", default: "node:22-alpine@sha256:8094c002d08262dba12645a3b4a15cd6cd627d30bc782f53229a2ec13ee22a00", description: "Base image the token service is built on (its Dockerfile's NODE_IMAGE), pinned by digest." },
     maintenanceEnabled: { type: "boolean", default: true, description: "Run garbage collection and backups with pulls served throughout. The registry port is published by a front (HAProxy, TCP pass-through) that moves new connections to a read-only standby registry while the writable one is stopped for the work, and a maintenance script (gc, backup, restore, list) is installed on the Docker host with cron schedules. Off publishes the registry directly and installs nothing on the host." },
     frontImage: { type: "string", default: "haproxy:3.0-alpine@sha256:56b887da77428b7a6621e59e480cdbd330cc805c22d3cedb66ceea76ffdea2c6", description: "HAProxy image of the front, pinned by digest." },
     maintenanceGcSchedule: { type: "string", default: "0 3 * * 0", description: "When garbage collection runs, as a cron schedule in the Docker host's time zone (five fields, e.g. \"0 3 * * 0\" for Sundays at 03:00); empty schedules none." },

@@ -37,6 +37,8 @@ export interface RegistryFirewallArgs {
     readonly sshAllowedCidrs?: pulumi.Input<pulumi.Input<string>[]>;
     /** TCP port the registry's metrics are published on; dropped on the public interface from every source. Unset: no rule of its own (the final drop closes it all the same). */
     readonly metricsPort?: pulumi.Input<number>;
+    /** Other TCP ports of the registry's services (the token service), open to registryAllowedCidrs like the registry port. Default: []. */
+    readonly servicePorts?: pulumi.Input<number[]>;
     /**
      * SSH connection to the host to firewall; the commands run as root there (directly or through
      * passwordless sudo). Defaults to none: the commands run on the machine running Pulumi.
@@ -60,14 +62,15 @@ export class RegistryFirewall extends pulumi.ComponentResource {
         super("private-registry:index:RegistryFirewall", name, {}, opts);
 
         const rules = pulumi
-            .all([args.publicInterface, args.registryPort, args.registryAllowedCidrs, args.sshPort, args.sshAllowedCidrs, args.metricsPort])
-            .apply(([publicInterface, registryPort, registryAllowedCidrs, sshPort, sshAllowedCidrs, metricsPort]) => ({
+            .all([args.publicInterface, args.registryPort, args.registryAllowedCidrs, args.sshPort, args.sshAllowedCidrs, args.metricsPort, args.servicePorts])
+            .apply(([publicInterface, registryPort, registryAllowedCidrs, sshPort, sshAllowedCidrs, metricsPort, servicePorts]) => ({
                 publicInterface,
                 registryPort: registryPort ?? 5000,
                 registryAllowedCidrs: registryAllowedCidrs ?? [],
                 sshPort: sshPort ?? 22,
                 sshAllowedCidrs: sshAllowedCidrs ?? [],
                 metricsPort,
+                servicePorts: servicePorts ?? [],
             }));
         const install = pulumi.all([args.persistDir, args.systemdUnitDir]).apply(([persistDir, systemdUnitDir]) => ({
             persistDir: persistDir ?? defaultFirewallPersistDir,

@@ -26,6 +26,8 @@ export interface FirewallRuleOptions {
     readonly sshAllowedCidrs: string[];
     /** TCP port the registry's metrics are published on; dropped on the public interface by a rule of its own. Default: no such rule. */
     readonly metricsPort?: number;
+    /** Other TCP ports of the registry's services (the token service), open to registryAllowedCidrs like the registry port. Default: []. */
+    readonly servicePorts?: number[];
 }
 
 /** Where the apply script installs the ruleset and the boot-time unit. */
@@ -134,6 +136,12 @@ function checkRuleOptions(options: FirewallRuleOptions): void {
             throw new Error(`firewall: metrics port ${options.metricsPort} is also the registry or SSH port`);
         }
     }
+    for (const port of options.servicePorts ?? []) {
+        checkPort("service port", port);
+        if ([options.registryPort, options.sshPort, options.metricsPort].includes(port)) {
+            throw new Error(`firewall: service port ${port} is also the registry, SSH or metrics port`);
+        }
+    }
 }
 
 function checkInstallOptions(install: FirewallInstallOptions): void {
@@ -168,7 +176,9 @@ export function renderFirewallRuleset(options: FirewallRuleOptions): string {
     const registry = splitCidrsByFamily(options.registryAllowedCidrs);
     const ssh = splitCidrsByFamily(options.sshAllowedCidrs);
     const iface = options.publicInterface;
-    const reg = options.registryPort;
+    // The registry's own services share its allowlist; one port keeps the rules as they always were.
+    const ports = [options.registryPort, ...(options.servicePorts ?? [])];
+    const reg = ports.length === 1 ? String(ports[0]) : `{ ${ports.join(", ")} }`;
     const sshPort = options.sshPort;
     const t = firewallTableName;
     // The catch-all drops would close it too; a rule of its own counts the attempts and keeps it

@@ -23,3 +23,5 @@ export * from "./redisCache";
 export * from "./redis";
 export * from "./replicatedRegistry";
 export * from "./bucket";
+export * from "./tokenAuth";
+export * from "./tokenService";

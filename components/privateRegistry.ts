@@ -8,6 +8,7 @@ import { registryContainerPort } from "./registryConfig";
 import { registryFoundation, registryFrontAndMaintenance, registryNetwork } from "./registryParts";
 import { RegistryServer } from "./server";
 import { RegistryStorage } from "./storage";
+import { registryTokenAuthProblems, RegistryTokenAuthArgs, tokenAuthArgsField } from "./tokenAuth";
 import { defaultRegistrySettings, RegistryConfigError, RegistrySettings, validateRegistrySettings } from "./validation";
 
 /** Arguments of {@link PrivateRegistry}; each setting is described once, in Pulumi.yaml. */
@@ -95,11 +96,14 @@ export interface PrivateRegistryArgs {
     readonly pullThroughCache?: RegistryPullThroughCacheArgs;
     /** Keep blobs and manifests in an S3 bucket instead of the data volume (set maintenanceBackupSchedule to "": backups copy the volume). Default: none, the data volume. */
     readonly s3Storage?: RegistryS3StorageArgs;
+    /** Token authentication with per-repository access rules instead of htpasswd: a token service (its own container and port) issues short-lived signed tokens. Default: none, htpasswd. */
+    readonly tokenAuth?: RegistryTokenAuthArgs;
 }
 
 /** Fills in defaults; the result is what validation checks and the children get. */
 export function privateRegistrySettings(args: PrivateRegistryArgs): RegistrySettings {
-    const { firewallConnection: _connection, hostConnection: _hostConnection, s3Storage: _s3, protectData: _protect, notificationEndpoints: _endpoints, pullThroughCache: _cache, ...rest } = args;
+    const { firewallConnection: _connection, hostConnection: _hostConnection, s3Storage: _s3, protectData: _protect, notificationEndpoints: _endpoints, pullThroughCache: _cache,
+        tokenAuth: _tokenAuth, ...rest } = args;
     const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
     return { ...defaultRegistrySettings, ...defined };
 }
@@ -122,6 +126,8 @@ export class PrivateRegistry extends pulumi.ComponentResource {
     public readonly prometheusScrapeConfig: pulumi.Output<string>;
     /** The maintenance script installed on the Docker host (gc, backup, restore, list); empty when maintenanceEnabled is off. */
     public readonly maintenanceScript: pulumi.Output<string>;
+    /** The URL clients fetch tokens from; empty without tokenAuth. */
+    public readonly tokenRealm: pulumi.Output<string>;
 
     constructor(name: string, args: PrivateRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         // Before anything is registered, so bad input creates nothing.
@@ -130,6 +136,7 @@ export class PrivateRegistry extends pulumi.ComponentResource {
             ...registryOptionProblems("PrivateRegistryArgs", args.notificationEndpoints, args.pullThroughCache, s, args.s3Storage),
             ...(args.s3Storage ? objectStorageMaintenanceProblems(s.maintenanceEnabled, s.maintenanceBackupSchedule, (f) => `PrivateRegistryArgs.${f}`) : []),
         ];
+        optionProblems.push(...registryTokenAuthProblems(args.tokenAuth, s, (f) => `PrivateRegistryArgs.${tokenAuthArgsField(f)}`));
         if (optionProblems.length > 0) throw new RegistryConfigError(optionProblems);
         super("private-registry:index:PrivateRegistry", name, {}, opts);
 
@@ -162,6 +169,7 @@ export class PrivateRegistry extends pulumi.ComponentResource {
         this.dataVolume = storage.volumeName;
         this.containerName = server.containerName;
         this.maintenanceScript = maintenanceScript;
+        this.tokenRealm = base.tokenService ? base.tokenService.realm : pulumi.output("");
         const publishMetrics = s.metricsBindAddress !== "";
         const metricsEndpoint = publishMetrics ? metricsTarget(s.metricsBindAddress, s.metricsPort) : "";
         this.metricsEndpoint = pulumi.output(metricsEndpoint);
@@ -181,6 +189,7 @@ export class PrivateRegistry extends pulumi.ComponentResource {
             dataVolume: this.dataVolume,
             containerName: this.containerName,
             maintenanceScript: this.maintenanceScript,
+            tokenRealm: this.tokenRealm,
         });
     }
 }

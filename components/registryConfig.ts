@@ -3,6 +3,7 @@ import { notificationsConfigSection, ResolvedNotificationEndpoint } from "./noti
 import { proxyConfigSection, ResolvedPullThroughCache } from "./pullThroughCache";
 import { redisConfigSection, ResolvedRedisCache } from "./redisCache";
 import { ResolvedS3Storage, s3StorageConfigSections } from "./s3Storage";
+import { registryTokenAuthSection, ResolvedTokenAuth } from "./tokenAuth";
 import { defaultRegistrySettings } from "./validation";
 
 /** Where the config volume is mounted in the registry container; 3.x's default config directory. */
@@ -18,6 +19,8 @@ export const registryFiles = {
     certificate: `${registryConfigDir}/server.crt`,
     /** The server's private key (PEM). */
     key: `${registryConfigDir}/server.key`,
+    /** The token signing certificate (auth.token.rootcertbundle). */
+    tokenSigningCert: `${registryConfigDir}/token-signing.crt`,
 } as const;
 
 /** Where the registry keeps its blobs and manifests (the data volume). */
@@ -51,6 +54,8 @@ export interface RegistryConfigOptions {
     readonly s3Storage?: ResolvedS3Storage;
     /** Serve pulls only (storage.maintenance.readonly), as the standby does during a maintenance window. Default false. */
     readonly readOnly?: boolean;
+    /** Accept tokens of this token service instead of checking htpasswd. Default: none, htpasswd. */
+    readonly tokenAuth?: ResolvedTokenAuth;
 }
 
 /** How long a stopping registry lets requests in flight finish (http.draintimeout). */
@@ -101,7 +106,9 @@ export function registryConfigObject(options: RegistryConfigOptions): Record<str
                 prometheus: { enabled: true, path: "/metrics" },
             },
         },
-        auth: { htpasswd: { realm: "private-registry", path: registryFiles.htpasswd } },
+        auth: options.tokenAuth
+            ? registryTokenAuthSection(options.tokenAuth, registryFiles.tokenSigningCert)
+            : { htpasswd: { realm: "private-registry", path: registryFiles.htpasswd } },
         health: { storagedriver: { enabled: true, interval: "10s", threshold: 3 } },
         ...(notifications ? { notifications } : {}),
         ...(proxy ? { proxy } : {}),

@@ -12,6 +12,8 @@ import { RegistryMaintenance } from "./maintenance";
 import type { PrivateRegistryArgs } from "./privateRegistry";
 import { RegistryServer, RegistryServerArgs } from "./server";
 import { RegistryTls } from "./tls";
+import { tokenAuthDefaults } from "./tokenAuth";
+import { RegistryTokenService } from "./tokenService";
 import { RegistrySettings } from "./validation";
 
 /** What every form of the registry builds first: its certificate, credentials and firewall, and what each registry container gets. */
@@ -26,6 +28,8 @@ export interface RegistryFoundation {
     readonly serverArgs: RegistryServerArgs;
     /** Options of what publishes the registry port: after the firewall, so the port is never published unfiltered. */
     readonly afterFirewall: pulumi.CustomResourceOptions;
+    /** The token service, with token authentication. */
+    readonly tokenService?: RegistryTokenService;
 }
 
 /** Builds the {@link RegistryFoundation} of validated settings `s`, as children of `parent`. */
@@ -39,6 +43,7 @@ export function registryFoundation(name: string, s: RegistrySettings, args: Priv
         earlyRenewalDays: s.certEarlyRenewalDays,
         caValidityDays: s.caValidityDays,
         caGeneration: s.caGeneration,
+        tokenSigning: args.tokenAuth !== undefined,
     }, { parent });
     const credentials = new RegistryCredentials(`${name}-credentials`, { usernames: s.users, bcryptCost: s.bcryptCost }, { parent });
     const hostConnection = args.hostConnection ?? args.firewallConnection;
@@ -50,13 +55,36 @@ export function registryFoundation(name: string, s: RegistrySettings, args: Priv
             sshPort: s.sshPort,
             sshAllowedCidrs: s.sshAllowedCidrs,
             metricsPort: s.metricsBindAddress !== "" ? s.metricsPort : undefined,
+            servicePorts: args.tokenAuth ? [args.tokenAuth.hostPort ?? tokenAuthDefaults.hostPort] : [],
             connection: hostConnection,
         }, { parent })
+        : undefined;
+    const afterFirewall = { parent, dependsOn: firewall ? [firewall] : [] };
+    // The registry's service name in tokens is its endpoint, as clients name it.
+    const service = `${s.hostnames[0]}:${s.port}`;
+    const tokenService = args.tokenAuth
+        ? new RegistryTokenService(`${name}-token`, {
+            containerName: `${s.containerName}-token`,
+            hostname: s.hostnames[0],
+            service,
+            users: s.users,
+            accessRules: args.tokenAuth.accessRules,
+            htpasswd: credentials.htpasswd,
+            tlsCertPem: tls.serverCertPem,
+            tlsKeyPem: tls.serverKeyPem,
+            signingKeyPem: tls.tokenSigningKeyPem,
+            signingCertPem: tls.tokenSigningCertPem,
+            hostPort: args.tokenAuth.hostPort,
+            bindAddress: s.bindAddress,
+            tokenLifetimeSeconds: args.tokenAuth.tokenLifetimeSeconds,
+            nodeImage: args.tokenAuth.nodeImage,
+        }, afterFirewall)
         : undefined;
     const serverArgs: RegistryServerArgs = {
         image: s.image,
         containerName: s.containerName,
-        htpasswd: credentials.htpasswd,
+        // With tokens the registry checks no password, so a change of users doesn't restart it.
+        htpasswd: tokenService ? "# token authentication: the token service checks passwords\n" : credentials.htpasswd,
         tlsCertPem: tls.serverCertPem,
         tlsKeyPem: tls.serverKeyPem,
         port: s.port,
@@ -71,8 +99,9 @@ export function registryFoundation(name: string, s: RegistrySettings, args: Priv
         notificationEndpoints: args.notificationEndpoints,
         pullThroughCache: args.pullThroughCache,
         s3Storage: args.s3Storage,
+        tokenAuth: tokenService ? { realm: tokenService.realm, service, signingCertPem: tls.tokenSigningCertPem } : undefined,
     };
-    return { tls, credentials, hostConnection, serverArgs, afterFirewall: { parent, dependsOn: firewall ? [firewall] : [] } };
+    return { tls, credentials, hostConnection, serverArgs, afterFirewall, tokenService };
 }
 
 /** The writable registries a front balances across, and what the maintenance script needs of them. */

@@ -8,6 +8,7 @@ import { RegistryRedis, redisDefaults } from "./redis";
 import { registryContainerPort } from "./registryConfig";
 import { registryFoundation, registryFrontAndMaintenance, registryNetwork } from "./registryParts";
 import { objectStorageMaintenanceProblems } from "./s3Storage";
+import { registryTokenAuthProblems, tokenAuthArgsField } from "./tokenAuth";
 import { RegistryServer } from "./server";
 import { defaultStackConfig, isValidHostname, isValidIpAddress, RegistryConfigError, validateRegistrySettings } from "./validation";
 
@@ -106,6 +107,8 @@ export class ReplicatedRegistry extends pulumi.ComponentResource {
     public readonly redisContainer: pulumi.Output<string>;
     /** The maintenance script installed on the load balancer's host (gc, list); empty when maintenanceEnabled is off. */
     public readonly maintenanceScript: pulumi.Output<string>;
+    /** The URL clients fetch tokens from; empty without tokenAuth. */
+    public readonly tokenRealm: pulumi.Output<string>;
 
     constructor(name: string, args: ReplicatedRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         const s = validateRegistrySettings(privateRegistrySettings(args), (field) => `ReplicatedRegistryArgs.${field}`);
@@ -114,6 +117,7 @@ export class ReplicatedRegistry extends pulumi.ComponentResource {
             ...replicatedRegistryProblems(args),
             ...registryOptionProblems("ReplicatedRegistryArgs", args.notificationEndpoints, undefined, s, args.s3Storage),
             ...objectStorageMaintenanceProblems(s.maintenanceEnabled, s.maintenanceBackupSchedule, (f) => `ReplicatedRegistryArgs.${f}`),
+            ...registryTokenAuthProblems(args.tokenAuth, s, (f) => `ReplicatedRegistryArgs.${tokenAuthArgsField(f)}`),
         ];
         if (problems.length > 0) throw new RegistryConfigError(problems);
         super("private-registry:index:ReplicatedRegistry", name, {}, opts);
@@ -166,7 +170,9 @@ export class ReplicatedRegistry extends pulumi.ComponentResource {
         this.frontContainer = fronted.frontContainer;
         this.maintenanceScript = fronted.maintenanceScript;
         this.redisContainer = redis.containerName;
+        this.tokenRealm = base.tokenService ? base.tokenService.realm : pulumi.output("");
         this.registerOutputs({
+            tokenRealm: this.tokenRealm,
             endpoint: this.endpoint,
             caCertPem: this.caCertPem,
             credentials: this.credentials,

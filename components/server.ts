@@ -68,6 +68,18 @@ export interface RegistryServerArgs {
     readonly publishPort?: boolean;
     /** A read-only standby for maintenance windows: created stopped, serves pulls only, publishes nothing. Default: false. */
     readonly standby?: boolean;
+    /** Accept tokens of a token service instead of checking htpasswd. Default: none, htpasswd. */
+    readonly tokenAuth?: RegistryServerTokenAuthArgs;
+}
+
+/** The token service a registry accepts tokens of. */
+export interface RegistryServerTokenAuthArgs {
+    /** The URL clients fetch tokens from. Required. */
+    readonly realm: pulumi.Input<string>;
+    /** The registry's name in tokens (their audience), e.g. its host:port. Required. */
+    readonly service: string;
+    /** PEM of the certificate of the key tokens are signed with. Required. */
+    readonly signingCertPem: pulumi.Input<string>;
 }
 
 /**
@@ -114,8 +126,9 @@ export class RegistryServer extends pulumi.ComponentResource {
 
         // Header values and the upstream password stay secret: they only reach config.yml, a secret upload.
         const files = pulumi.all([httpSecret, args.htpasswd, args.tlsCertPem, args.tlsKeyPem,
-            pulumi.output(args.notificationEndpoints ?? []), pulumi.output(args.pullThroughCache), pulumi.output(args.s3Storage), pulumi.output(args.redisCache)])
-            .apply(([secret, htpasswd, certificatePem, keyPem, notificationEndpoints, cache, s3, redisCache]) => ({
+            pulumi.output(args.notificationEndpoints ?? []), pulumi.output(args.pullThroughCache), pulumi.output(args.s3Storage),
+            pulumi.output({ redisCache: args.redisCache, tokenAuth: args.tokenAuth })])
+            .apply(([secret, htpasswd, certificatePem, keyPem, notificationEndpoints, cache, s3, { redisCache, tokenAuth }]) => ({
                 configYaml: renderRegistryConfig({
                     httpSecret: secret, blobDescriptorCache: args.blobDescriptorCache, http2: args.http2, logLevel: args.logLevel,
                     // The front's health checks reach the debug server over the shared network.
@@ -125,10 +138,12 @@ export class RegistryServer extends pulumi.ComponentResource {
                     pullThroughCache: cache && { remoteUrl: cache.remoteUrl, username: cache.username, password: cache.password },
                     s3Storage: s3,
                     redisCache,
+                    tokenAuth: tokenAuth && { realm: tokenAuth.realm, service: tokenAuth.service },
                 }),
                 htpasswd, certificatePem, keyPem,
                 ...(cache?.caCertPem ? { upstreamCaPem: cache.caCertPem } : {}),
                 ...(s3?.caCertPem ? { storageCaPem: s3.caCertPem } : {}),
+                ...(tokenAuth ? { tokenSigningCertPem: tokenAuth.signingCertPem } : {}),
             }));
         const filesDigest = files.apply(registryFilesDigest);
         const digestLabel = { label: "private-registry.files-sha256", value: filesDigest };

@@ -20,6 +20,8 @@ export interface RegistryFileContents {
     readonly upstreamCaPem?: string;
     /** PEM of the CA the S3 endpoint's certificate is signed by. Default: none. */
     readonly storageCaPem?: string;
+    /** PEM of the token signing certificate, with token authentication. Default: none. */
+    readonly tokenSigningCertPem?: string;
 }
 
 /** One file uploaded into the init container (the docker provider's `uploads` entry). */
@@ -50,6 +52,7 @@ export function registryUploads(files: RegistryFileContents, uid: number, gid: n
         // A directory of its own: SSL_CERT_DIR reads every file in it as a trusted CA.
         ...(files.upstreamCaPem ? [upload(`${upstreamCaDirName}/ca.crt`, files.upstreamCaPem, "0444")] : []),
         ...(files.storageCaPem ? [upload(`${storageCaDirName}/ca.crt`, files.storageCaPem, "0444")] : []),
+        ...(files.tokenSigningCertPem ? [upload("token-signing.crt", files.tokenSigningCertPem, "0444")] : []),
     ];
 }
 
@@ -63,7 +66,8 @@ export function registryFilesDigest(files: RegistryFileContents): string {
     const hash = crypto.createHash("sha256");
     // The CAs only count when present, so registries without one keep their digest.
     const parts = [files.configYaml, files.htpasswd, files.certificatePem, files.keyPem,
-        ...(files.upstreamCaPem ? [files.upstreamCaPem] : []), ...(files.storageCaPem ? [`storage:${files.storageCaPem}`] : [])];
+        ...(files.upstreamCaPem ? [files.upstreamCaPem] : []), ...(files.storageCaPem ? [`storage:${files.storageCaPem}`] : []),
+        ...(files.tokenSigningCertPem ? [`token:${files.tokenSigningCertPem}`] : [])];
     for (const part of parts) {
         hash.update(String(part.length)).update(":").update(part);
     }

@@ -22,6 +22,8 @@ export interface RegistryTlsArgs {
     readonly caGeneration?: number;
     /** Organization written into both certificates' subjects. Default: "private-registry". */
     readonly organization?: string;
+    /** Also make a token signing key (ECDSA P-256) and its certificate, signed by the CA and renewed like the server certificate. Default: false. */
+    readonly tokenSigning?: boolean;
 }
 
 /** A private CA and the registry's server certificate, signed by it. */
@@ -32,6 +34,10 @@ export class RegistryTls extends pulumi.ComponentResource {
     public readonly serverCertPem: pulumi.Output<string>;
     /** PEM of the server's private key (secret). */
     public readonly serverKeyPem: pulumi.Output<string>;
+    /** PEM of the token signing certificate (the registry's rootcertbundle); empty without tokenSigning. */
+    public readonly tokenSigningCertPem: pulumi.Output<string>;
+    /** PEM of the token signing key (secret); empty without tokenSigning. */
+    public readonly tokenSigningKeyPem: pulumi.Output<string>;
 
     constructor(name: string, args: RegistryTlsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("private-registry:index:RegistryTls", name, {}, opts);
@@ -74,9 +80,31 @@ export class RegistryTls extends pulumi.ComponentResource {
                 : ["digital_signature", "server_auth"],
         }, { parent: this });
 
+        // ES256 whatever the CA's algorithm: the token service signs with P-256 only.
+        const signingKey = args.tokenSigning
+            ? new tls.PrivateKey(`${name}-token-signing-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this })
+            : undefined;
+        const signingCert = signingKey
+            ? new tls.LocallySignedCert(`${name}-token-signing-cert`, {
+                certRequestPem: new tls.CertRequest(`${name}-token-signing-csr`, {
+                    privateKeyPem: signingKey.privateKeyPem,
+                    subject: { commonName: `${organization} token signing`, organization },
+                }, { parent: this }).certRequestPem,
+                caPrivateKeyPem: caKey.privateKeyPem,
+                caCertPem: caCert.certPem,
+                validityPeriodHours: hours(args.validityDays ?? defaultRegistrySettings.certValidityDays),
+                earlyRenewalHours: hours(args.earlyRenewalDays ?? defaultRegistrySettings.certEarlyRenewalDays),
+                allowedUses: ["digital_signature"],
+            }, { parent: this })
+            : undefined;
         this.caCertPem = caCert.certPem;
         this.serverCertPem = serverCert.certPem;
         this.serverKeyPem = pulumi.secret(serverKey.privateKeyPem);
-        this.registerOutputs({ caCertPem: this.caCertPem, serverCertPem: this.serverCertPem, serverKeyPem: this.serverKeyPem });
+        this.tokenSigningCertPem = signingCert ? signingCert.certPem : pulumi.output("");
+        this.tokenSigningKeyPem = pulumi.secret(signingKey ? signingKey.privateKeyPem : pulumi.output(""));
+        this.registerOutputs({
+            caCertPem: this.caCertPem, serverCertPem: this.serverCertPem, serverKeyPem: this.serverKeyPem,
+            tokenSigningCertPem: this.tokenSigningCertPem, tokenSigningKeyPem: this.tokenSigningKeyPem,
+        });
     }
 }

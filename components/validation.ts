@@ -15,7 +15,9 @@ export const stackOnlyConfigKeys = ["dockerHost", "protectData", "sshHost", "ssh
     // The bucket, which the program makes with RegistryBucket.
     "s3CreateBucket", "s3RgwUser", "s3RgwAdminCommand",
     // The replicated form, which ReplicatedRegistryArgs takes.
-    "replicas", "redisImage", "redisMaxMemoryMb"] as const;
+    "replicas", "redisImage", "redisMaxMemoryMb",
+    // Token authentication, which PrivateRegistryArgs takes structured as tokenAuth.
+    "auth", "tokenPort", "tokenLifetimeSeconds", "tokenServiceNodeImage"] as const;
 
 /**
  * Everything a registry needs to know, flat, named as the stack's config keys.

@@ -180,6 +180,29 @@ describe("renderFirewallRuleset with a metrics port", () => {
     });
 });
 
+describe("renderFirewallRuleset with service ports", () => {
+    const withToken = renderFirewallRuleset({ ...options, servicePorts: [5002] });
+
+    it("opens them to the registry's allowlist, on input and on Docker's DNAT path", () => {
+        expect(rules(withToken, "input").filter((r) => r.includes("@registry_v4"))).toEqual(['tcp dport { 5000, 5002 } ip saddr @registry_v4 counter accept comment "registry-v4"']);
+        expect(rules(withToken, "forward").filter((r) => r.includes("@registry_v6")))
+            .toEqual(['meta l4proto tcp ct status dnat ct original proto-dst { 5000, 5002 } ip6 saddr @registry_v6 counter accept comment "registry-v6"']);
+        expect(rules(withToken, "input").filter((r) => r.includes("@ssh_v4"))).toEqual(['tcp dport 22 ip saddr @ssh_v4 counter accept comment "ssh-v4"']);
+    });
+
+    it("without any, the ruleset is the one before", () => {
+        expect(renderFirewallRuleset({ ...options, servicePorts: [] })).toBe(renderFirewallRuleset(options));
+    });
+
+    it.each([
+        [{ servicePorts: [5000] }, /service port 5000 is also the registry, SSH or metrics port/],
+        [{ servicePorts: [9101], metricsPort: 9101 }, /service port 9101 is also/],
+        [{ servicePorts: [70000] }, /service port 70000 is not a TCP port/],
+    ])("throws on %p", (override, message) => {
+        expect(() => renderFirewallRuleset({ ...options, ...override })).toThrow(message);
+    });
+});
+
 const nftAvailable = process.getuid?.() === 0 && spawnSync("nft", ["--version"]).status === 0;
 
 (nftAvailable ? describe : describe.skip)("the kernel accepts the ruleset (nft -c, changes nothing)", () => {
@@ -192,6 +215,7 @@ const nftAvailable = process.getuid?.() === 0 && spawnSync("nft", ["--version"])
         ["empty allowlists", { ...options, registryAllowedCidrs: [], sshAllowedCidrs: [] }],
         ["overlapping and catch-all CIDRs", { ...options, registryAllowedCidrs: ["10.0.0.0/8", "10.1.0.0/16", "0.0.0.0/0", "::/0"] }],
         ["a metrics port", { ...options, metricsPort: 9101 }],
+        ["a service port", { ...options, servicePorts: [5002], metricsPort: 9101 }],
     ])("%s", (_label, opts) => {
         const file = path.join(dir, "rules.nft");
         fs.writeFileSync(file, renderFirewallRuleset(opts));

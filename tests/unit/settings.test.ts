@@ -67,7 +67,8 @@ describe("settings declared once, in Pulumi.yaml", () => {
             "notificationUrl", "notificationTimeout", "notificationThreshold", "notificationBackoff", "notificationIgnoredMediaTypes", "notificationIgnoredActions",
             "proxyRemoteUrl", "proxyUsername", "proxyCaCertPem",
             "storageBackend", "s3Endpoint", "s3Region", "s3Bucket", "s3RootDirectory", "s3Redirect", "s3ChunkSizeMb", "s3CaCertPem",
-            "s3CreateBucket", "s3RgwUser", "s3RgwAdminCommand", "replicas", "redisImage", "redisMaxMemoryMb"]);
+            "s3CreateBucket", "s3RgwUser", "s3RgwAdminCommand", "replicas", "redisImage", "redisMaxMemoryMb",
+            "auth", "tokenPort", "tokenLifetimeSeconds", "tokenServiceNodeImage"]);
         for (const [key, decl] of Object.entries(configDeclarations)) {
             if (programOnly.has(key)) {
                 expect({ key, arg: docs[key] }).toEqual({ key, arg: undefined });
@@ -77,13 +78,14 @@ describe("settings declared once, in Pulumi.yaml", () => {
             expect({ key, doc: docs[key] }).toEqual({ key, doc: expected });
         }
         // Args that aren't config keys are few and deliberate.
-        expect(Object.keys(docs).filter((k) => !(k in configDeclarations))).toEqual(["hostConnection", "firewallConnection", "notificationEndpoints", "pullThroughCache", "s3Storage"]);
+        expect(Object.keys(docs).filter((k) => !(k in configDeclarations))).toEqual(["hostConnection", "firewallConnection", "notificationEndpoints", "pullThroughCache", "s3Storage", "tokenAuth"]);
     });
 
     it("other components state the same default wherever a property has a setting's name", () => {
         const mismatches: string[] = [];
         for (const [iface, props] of Object.entries(argsDocs())) {
-            if (iface === "PrivateRegistryArgs" || iface === "FirewallConnectionArgs") continue;
+            // An access rule's users are whom it grants to, not the registry's users.
+            if (iface === "PrivateRegistryArgs" || iface === "FirewallConnectionArgs" || iface === "RegistryAccessRuleArgs") continue;
             for (const [prop, doc] of Object.entries(props)) {
                 const decl = configDeclarations[prop as keyof typeof configDeclarations];
                 if (!decl || !/Default/.test(doc)) continue;

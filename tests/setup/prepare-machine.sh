@@ -6,7 +6,8 @@
 #  2. starts dockerd in the background when `docker info` does not answer;
 #  3. builds local stand-ins for the stack's pinned registry, front (HAProxy) and Redis images
 #     (no image can be pulled here), tagged with the name:tag of `private-registry:image`,
-#     `private-registry:frontImage` and `private-registry:redisImage` in Pulumi.yaml.
+#     `private-registry:frontImage` and `private-registry:redisImage` in Pulumi.yaml, and for the
+#     token service's base image (`private-registry:tokenServiceNodeImage`).
 #
 # Usage: bash tests/setup/prepare-machine.sh
 set -euo pipefail
@@ -50,7 +51,7 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 # ---- 3. stand-in images -------------------------------------------------------------
-# A reference is the default of a key in Pulumi.yaml, e.g.
+# A reference is the default of a key in Pulumi.yaml or of a Dockerfile ARG, e.g.
 #   registry:2.8.3@sha256:a3d8...  ->  stand-in tag registry:2.8.3
 default_of() {
   (cd "$ROOT" && node -e '
@@ -75,19 +76,20 @@ libraries_of() {
   ldd "$1" 2>/dev/null | awk '/=>/ && $3 ~ /^\// {print $3} !/=>/ && $1 ~ /^\// {print $1}' | sort -u
 }
 
-# build_stand_in <Pulumi.yaml key> <host binary> <path in the image> <hook>
+# build_stand_in <image reference> <host binary> <path in the image> <hook>
 # The image holds the binary, its shared libraries and static busybox; the hook adds the
-# image's own files and its Dockerfile lines (to $ctx/Dockerfile.tail).
+# image's own files and its Dockerfile lines (to $ctx/Dockerfile.tail). A function <hook>_inputs,
+# when defined, prints what else the image is made of, so that a change of it rebuilds the image.
 build_stand_in() {
-  local key="$1" bin="$2" image_path="$3" hook="$4"
-  local ref tag inputs_hash current_hash previous_id out
-  ref="$(default_of "$key")"
+  local ref="$1" bin="$2" image_path="$3" hook="$4"
+  local tag inputs_hash current_hash previous_id out
   tag="${ref%%@*}"
   case "$tag" in *:*) ;; *) tag="$tag:latest" ;; esac
   inputs_hash="$( {
     echo "ref=$tag"
     # Contents only: the same script reached by another path must not rebuild the image.
     libraries_of "$bin" | cat - <(printf '%s\n' "$bin" "$BUSYBOX_BIN" "$THIS_SCRIPT") | xargs -r sha256sum | cut -d' ' -f1
+    if declare -F "${hook}_inputs" >/dev/null; then "${hook}_inputs"; fi
   } | sha256sum | cut -c1-32)"
   current_hash="$(docker image inspect --format '{{ index .Config.Labels "org.private-registry.stand-in-inputs" }}' "$tag" 2>/dev/null || true)"
   if [ "$current_hash" = "$inputs_hash" ]; then return 0; fi
@@ -206,6 +208,62 @@ redis_image_files() {
     'CMD ["redis-server"]' >"$ctx/Dockerfile.tail"
 }
 
-build_stand_in private-registry:image "$(command -v docker-registry || echo /usr/bin/docker-registry)" /bin/registry registry_image_files
-build_stand_in private-registry:frontImage "$(command -v haproxy || echo /usr/sbin/haproxy)" /usr/local/sbin/haproxy haproxy_image_files
-build_stand_in private-registry:redisImage "$(command -v redis-server || echo /usr/bin/redis-server)" /usr/local/bin/redis-server redis_image_files
+# Like the official node:alpine image: node, npm and npx in /usr/local/bin, npm in
+# /usr/local/lib/node_modules, the node user 1000:1000 with /home/node. Its node and npm are this
+# machine's (nodejs package), so the stand-in's node is the host's version, not the official 22.
+NODE_BIN="$(command -v node || echo /usr/bin/node)"
+# /usr/bin/npm links to <npm dir>/bin/npm-cli.js.
+NPM_DIR="$(dirname "$(dirname "$(readlink -f "$(command -v npm || echo /usr/bin/npm)")")")"
+
+# npm settings for builds in containers: the image carries this machine's CA bundle (with the CA of
+# a TLS-inspecting egress, if any), and the proxy this machine's npm or environment uses. A proxy
+# URL with credentials is left out: it would be stored in the image.
+node_npmrc() {
+  local key value
+  echo "cafile=/etc/ssl/certs/ca-certificates.crt"
+  for key in proxy https-proxy noproxy registry; do
+    value="$(npm config get "$key" 2>/dev/null || true)"
+    case "$key:$value" in
+      proxy:null | proxy:) value="${http_proxy:-${HTTP_PROXY:-}}" ;;
+      https-proxy:null | https-proxy:) value="${https_proxy:-${HTTPS_PROXY:-}}" ;;
+      noproxy:null | noproxy:) value="${no_proxy:-${NO_PROXY:-}}" ;;
+    esac
+    case "$value" in
+      "" | null | undefined) ;;
+      *://*@*) say "note: not giving the node stand-in's npm the $key setting, as it holds credentials" >&2 ;;
+      *) echo "$key=$value" ;;
+    esac
+  done
+}
+
+node_image_files_inputs() {
+  echo "npm=$(node -p 'require(process.argv[1]).version' "$NPM_DIR/package.json")"
+  node_npmrc
+}
+
+node_image_files() {
+  local ctx="$1"
+  local lib="$ctx/rootfs/usr/local/lib/node_modules"
+  say "note: the stand-in's node is this machine's $("$NODE_BIN" --version) and npm $(node -p 'require(process.argv[1]).version' "$NPM_DIR/package.json"), not the official image's"
+  mkdir -p "$lib" "$ctx/rootfs/usr/local/etc" "$ctx/rootfs/home/node"
+  cp -a "$NPM_DIR" "$lib/npm"
+  ln -s ../lib/node_modules/npm/bin/npm-cli.js "$ctx/rootfs/usr/local/bin/npm"
+  ln -s ../lib/node_modules/npm/bin/npx-cli.js "$ctx/rootfs/usr/local/bin/npx"
+  # npm's scripts and the packages' bins start with #!/usr/bin/env node.
+  ln -s /bin/busybox "$ctx/rootfs/usr/bin/env"
+  # npm's global config, next to node's prefix (/usr/local).
+  node_npmrc >"$ctx/rootfs/usr/local/etc/npmrc"
+  echo 'node:x:1000:1000:Linux User,,,:/home/node:/bin/sh' >>"$ctx/rootfs/etc/passwd"
+  echo 'node:x:1000:node' >>"$ctx/rootfs/etc/group"
+  printf '%s\n' 'RUN ["/bin/busybox", "chown", "1000:1000", "/home/node"]' 'CMD ["node"]' >"$ctx/Dockerfile.tail"
+}
+
+REGISTRY_REF="$(default_of private-registry:image)"
+FRONT_REF="$(default_of private-registry:frontImage)"
+REDIS_REF="$(default_of private-registry:redisImage)"
+# The token service's build base (the unit tests keep its Dockerfile's default the same).
+NODE_REF="$(default_of private-registry:tokenServiceNodeImage)"
+build_stand_in "$REGISTRY_REF" "$(command -v docker-registry || echo /usr/bin/docker-registry)" /bin/registry registry_image_files
+build_stand_in "$FRONT_REF" "$(command -v haproxy || echo /usr/sbin/haproxy)" /usr/local/sbin/haproxy haproxy_image_files
+build_stand_in "$REDIS_REF" "$(command -v redis-server || echo /usr/bin/redis-server)" /usr/local/bin/redis-server redis_image_files
+build_stand_in "$NODE_REF" "$NODE_BIN" /usr/local/bin/node node_image_files

@@ -10,7 +10,7 @@ import * as YAML from "yaml";
 import { compilePattern } from "../../token-service/src/rules";
 import { registryConfigObject } from "../../components/registryConfig";
 import {
-    registryTokenAuthProblems, RegistryTokenAuthArgs, renderTokenAccessFile, renderTokenServiceSettings, repositoryPatternProblem, tokenAuthProblems,
+    registryTokenAuthProblems, RegistryTokenAuthArgs, renderTokenAccessFile, tokenAuthDefaults, renderTokenServiceSettings, repositoryPatternProblem, tokenAuthProblems,
 } from "../../components/tokenAuth";
 import { tokenServiceSourceDigest, tokenServiceSourceDir } from "../../components/tokenService";
 import { byType, evaluateProgram, EvaluatedProgram, one } from "./support/program";
@@ -133,6 +133,13 @@ describe("rendered files", () => {
             realm: "https://r.example.com:5002/token", service: "r.example.com:5000", issuer: "private-registry-token-service", rootcertbundle: "/etc/distribution/token-signing.crt",
         } });
         expect(registryConfigObject({ httpSecret: "s" }).auth).toEqual({ htpasswd: { realm: "private-registry", path: "/etc/distribution/htpasswd" } });
+    });
+});
+
+describe("the token service's base image", () => {
+    it("is the same in its Dockerfile and in Pulumi.yaml", () => {
+        const dockerfile = fs.readFileSync(path.join(tokenServiceSourceDir, "Dockerfile"), "utf8");
+        expect(/^ARG NODE_IMAGE=(\S+)$/m.exec(dockerfile)?.[1]).toBe(tokenAuthDefaults.nodeImage);
     });
 });
 

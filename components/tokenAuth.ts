@@ -57,6 +57,8 @@ export const accessRuleActions = ["pull", "push", "delete", "*"] as const;
 export const minTokenLifetimeSeconds = 60;
 /** The token service's upper bound. */
 export const maxTokenLifetimeSeconds = 86400;
+/** distribution accepts a token this long past its exp (and before its nbf), for clock skew (registry/auth/token's Leeway). */
+export const registryTokenLeewaySeconds = 60;
 /** The token issuer the registry trusts. */
 export const tokenIssuer = "private-registry-token-service";
 /** Port the token service listens on inside its container. */

@@ -6,6 +6,7 @@
  * are never stored or printed.
  */
 import YAML from "yaml";
+import { tokenServiceConfigDir } from "../components/tokenService";
 import { runOk } from "./exec";
 
 export interface AppliedSettings {
@@ -23,8 +24,10 @@ export function bcryptCosts(htpasswd: string): number[] {
 }
 
 /** The stack's registry: config in /etc/distribution (see components/registryConfig.ts). */
-export async function stackAppliedSettings(container: string): Promise<AppliedSettings> {
-    const htpasswd = (await runOk("docker", ["exec", container, "cat", "/etc/distribution/htpasswd"])).stdout;
+export async function stackAppliedSettings(container: string, htpasswdFrom?: { container: string; path: string }): Promise<AppliedSettings> {
+    // With token authentication the token service checks the passwords, from its own copy.
+    const from = htpasswdFrom ?? { container, path: "/etc/distribution/htpasswd" };
+    const htpasswd = (await runOk("docker", ["exec", from.container, "cat", from.path])).stdout;
     const config = YAML.parse((await runOk("docker", ["exec", container, "cat", "/etc/distribution/config.yml"])).stdout) as {
         storage?: { cache?: { blobdescriptor?: string } };
         http?: { http2?: { disabled?: boolean } };
@@ -41,4 +44,14 @@ export async function stackAppliedSettings(container: string): Promise<AppliedSe
         goGc: envValue("GOGC"),
         goMemLimit: envValue("GOMEMLIMIT"),
     };
+}
+
+/** The token service container of a stack whose registry is `registryContainer`. */
+export function tokenServiceContainer(registryContainer: string): string {
+    return `${registryContainer}-token`;
+}
+
+/** Where the token service of that stack keeps the htpasswd file it checks logins against. */
+export function tokenServiceHtpasswd(registryContainer: string): { container: string; path: string } {
+    return { container: tokenServiceContainer(registryContainer), path: `${tokenServiceConfigDir}/htpasswd` };
 }

@@ -7,7 +7,7 @@
  */
 import { runAb } from "./ab";
 import { containerCpuNs, containerId } from "./cpu";
-import { basicAuth, RegistryTarget } from "./target";
+import { authorization, RegistryTarget, scopeOf } from "./target";
 import { LoadResult, LoadSpec, runWrk } from "./wrk";
 
 export type RequestKind = "getV2" | "blobHead";
@@ -65,7 +65,7 @@ export async function measureCapacity(
             blobHead: { authenticated: [], unauthenticated: [] },
         };
         if (plan.warmupSeconds > 0) {
-            await runWrk({ url: `https://${t.host}/v2/`, method: "GET", authorization: basicAuth(t), seconds: plan.warmupSeconds, connections: plan.connections }, workDir);
+            await runWrk({ url: `https://${t.host}/v2/`, method: "GET", authorization: await authorization(t), seconds: plan.warmupSeconds, connections: plan.connections }, workDir);
         }
     }
     for (let run = 0; run < plan.runs; run++) {
@@ -79,7 +79,8 @@ export async function measureCapacity(
                     const r = await load({
                         url: `https://${t.host}${path}`,
                         method,
-                        authorization: authenticated ? basicAuth(t) : undefined,
+                        // With tokens, a fresh one per run: a run is seconds, a token lives minutes.
+                        authorization: authenticated ? await authorization(t, scopeOf(path)) : undefined,
                         seconds: plan.seconds,
                         connections: plan.connections,
                     }, tool, workDir);

@@ -7,6 +7,8 @@ export interface BenchOptions {
     knobs: boolean;
     /** The replicated form (Pulumi.replicated.yaml) against a Ceph RGW: 1 and 2 replicas, a big pull with redirect off and on. */
     replicated: boolean;
+    /** The main run with the stack on token authentication (auth: token), plus the token service's own logins/s. */
+    token: boolean;
     /** Where results go: bench/ for a full run, a temp dir for the smoke run. */
     outDir?: string;
     stack: string;
@@ -23,7 +25,7 @@ export interface BenchOptions {
     image: string;
 }
 
-export const usage = `usage: npm run bench -- [--smoke] [--knobs | --replicated] [--out DIR] [--stack NAME] [--stack-config k=v]...
+export const usage = `usage: npm run bench -- [--smoke] [--knobs | --replicated | --token] [--out DIR] [--stack NAME] [--stack-config k=v]...
        [--baseline-port N] [--runs N] [--load-runs N] [--load-seconds N] [--layers N] [--layer-kib N] [--big-mib N]
 
   (default)  the full benchmark: the stack with its own defaults against the seed guide's registry;
@@ -31,6 +33,9 @@ export const usage = `usage: npm run bench -- [--smoke] [--knobs | --replicated]
   --smoke    tiny sizes, one short run of each measurement, results in a temp dir; exits non-zero
              unless every figure is a positive number
   --knobs    the stack under each bcrypt cost and knob setting; writes bench/knobs.json and bench/KNOBS.md
+  --token    the main run with the stack on token authentication (auth: token, one rule granting its
+             users everything): bearer-token requests/s against the 401s, the token service's logins/s,
+             push and pull against the seed guide's registry; writes bench/token.json and bench/TOKEN.md
   --replicated
              the replicated stack (default --stack replicated) on a Ceph RGW the run starts in a test
              network namespace: authenticated requests/s through the load balancer with 1 and 2
@@ -38,11 +43,15 @@ export const usage = `usage: npm run bench -- [--smoke] [--knobs | --replicated]
              times each) with s3Redirect off and on; writes bench/replicated.json and bench/REPLICATED.md.
              With --smoke: a 16 MiB layer, one run of everything, 2 s loads`;
 
+/** The token run's access rules: the dev stack's users may do everything, so only the mechanism is measured. */
+export const benchAccessRules = { rules: [{ users: ["admin", "ci"], repositories: ["**"], actions: ["*"] }] };
+
 export function parseOptions(argv: string[]): BenchOptions {
     const o: BenchOptions = {
         smoke: argv.includes("--smoke"),
         knobs: argv.includes("--knobs"),
         replicated: argv.includes("--replicated"),
+        token: argv.includes("--token"),
         stack: argv.includes("--replicated") ? "replicated" : "dev",
         stackConfig: [],
         baselinePort: 5443,
@@ -56,7 +65,8 @@ export function parseOptions(argv: string[]): BenchOptions {
         image: "registry:2.8.3",
     };
     if (o.smoke) Object.assign(o, { pushPullRuns: 1, loadRuns: 1, loadSeconds: 2, layers: 3, bigMiB: 1 });
-    if (o.knobs && o.replicated) throw new Error(`--knobs and --replicated are separate runs; pick one\n${usage}`);
+    if ([o.knobs, o.replicated, o.token].filter(Boolean).length > 1) throw new Error(`--knobs, --replicated and --token are separate runs; pick one\n${usage}`);
+    if (o.token) o.stackConfig.push("auth=token", `accessRules=${JSON.stringify(benchAccessRules)}`);
     if (o.knobs) Object.assign(o, { loadRuns: 4 });
     if (o.replicated) Object.assign(o, { bigMiB: o.smoke ? 16 : 1024 });
     for (let i = 0; i < argv.length; i++) {
@@ -71,7 +81,7 @@ export function parseOptions(argv: string[]): BenchOptions {
             return n;
         };
         switch (a) {
-            case "--smoke": case "--knobs": case "--replicated": break;
+            case "--smoke": case "--knobs": case "--replicated": case "--token": break;
             case "--out": o.outDir = path.resolve(next()); break;
             case "--stack": o.stack = next(); break;
             case "--stack-config": o.stackConfig.push(next()); break;

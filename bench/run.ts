@@ -18,15 +18,17 @@ import { renderReplicatedMarkdown, ReplicatedResults } from "./replicatedReport"
 import { runReplicated } from "./replicatedRun";
 import { loadAverage, machineInfo, versions } from "./machine";
 import { assertDataVolumeWritable } from "./dataVolume";
-import { stackAppliedSettings } from "./applied";
+import { stackAppliedSettings, tokenServiceContainer, tokenServiceHtpasswd } from "./applied";
 import { dockerClientHttpVersions } from "./observations";
 import { BenchOptions, defaultOutDir, parseOptions } from "./options";
 import { imageRef, measurePushPull } from "./pushPull";
-import { capacityFigure, figureNumbers, nonPositiveFigures, pushPullFigures, renderMarkdown, Results, UpFigure, writeResults } from "./report";
+import { capacityFigure, figureNumbers, nonPositiveFigures, pushPullFigures, renderMarkdown, Results, TokenEndpointFigure, UpFigure, writeResults } from "./report";
 import { HarnessStack, removeNewMaintenanceScriptAtCleanup, UpTiming } from "./stack";
 import { expectedStack, stackSetting } from "./stackSettings";
-import { series } from "./stats";
-import { firstLayerDigest, RegistryTarget } from "./target";
+import { round, series } from "./stats";
+import { basicAuth, firstLayerDigest, RegistryTarget } from "./target";
+import { containerCpuNs, containerId } from "./cpu";
+import { runWrk } from "./wrk";
 
 const started = nowMs();
 function log(msg: string): void {
@@ -114,7 +116,7 @@ export async function setUp(o: BenchOptions, cleanup: Cleanup, withSingle: boole
         log(`down: npm run local -- down --stack ${o.stack}`);
         await stack.down();
     });
-    const { target: stackTarget, timing: upTiming } = await stack.upTimed(expected.port, expected.containerName);
+    const { target: stackTarget, timing: upTiming } = await stack.upTimed(expected.port, expected.containerName, expected.token);
     log(`  first authenticated 200 after ${upTiming.firstAuthenticated200.toFixed(2)} s (up exited after ${upTiming.upExited.toFixed(2)} s)`);
     await assertDataVolumeWritable(stackTarget.container);
     const harnessStartSeconds = await stack.harnessStartSeconds();
@@ -172,12 +174,13 @@ async function mainRun(o: BenchOptions, cleanup: Cleanup): Promise<Results> {
     const ppLayered = await measurePushPull(s.client, layered, "bench/layered", s.targets, o.pushPullRuns, log);
     log(`push/pull: 1 layer × ${o.bigMiB} MiB, ${o.pushPullRuns} run(s)`);
     const ppSingle = await measurePushPull(s.client, single, "bench/single", s.targets, o.pushPullRuns, log);
+    const tokenEndpoint = s.stackTarget.token ? await measureTokenEndpoint(s.stackTarget, o, s.workDir) : undefined;
 
     const httpVersions = {
         stack: await dockerClientHttpVersions(s.stackTarget.container),
         baseline: await dockerClientHttpVersions(s.baselineTarget.container),
     };
-    const applied = await stackAppliedSettings(s.stackTarget.container);
+    const applied = await stackAppliedSettings(s.stackTarget.container, s.stackTarget.token ? tokenServiceHtpasswd(s.stackTarget.container) : undefined);
     const setting = (k: string) => stackSetting(k, o.stack, o.stackConfig);
     const upFigure: UpFigure = {
         description: "From starting the stack's `up` (registry image already local) to the first authenticated 200 from GET /v2/, polled every 50 ms; the baseline's is from `docker run` (its files made beforehand)",
@@ -188,7 +191,7 @@ async function mainRun(o: BenchOptions, cleanup: Cleanup): Promise<Results> {
     const layeredText = `a ${layered.layers}-layer image (${o.layerKiB} KiB of random data per layer)`;
     const singleText = `a 1-layer image (${o.bigMiB} MiB of random data)`;
     return {
-        title: "private-registry benchmark: the stack against the seed guide's registry",
+        title: `private-registry benchmark: ${o.token ? "token authentication, " : ""}the stack against the seed guide's registry`,
         mode: o.smoke ? "smoke" : "full",
         date: new Date().toISOString(),
         command: commandLine(o),
@@ -211,6 +214,7 @@ async function mainRun(o: BenchOptions, cleanup: Cleanup): Promise<Results> {
                 appliedSettingsReadFrom: "the registry container's htpasswd, config.yml and environment",
                 memoryLimitMb: setting("memoryLimitMb"),
                 tls: "ECDSA P-256 server certificate from the stack's CA",
+                auth: s.stackTarget.token ? "token" : "htpasswd",
             },
             baseline: {
                 command: `docker run -d -p 127.0.0.1:${o.baselinePort}:5000 --restart=always --name … -v auth:/auth -e REGISTRY_AUTH=htpasswd -e REGISTRY_AUTH_HTPASSWD_REALM="Registry Realm" -e REGISTRY_AUTH_HTPASSWD_PATH=/auth/htpasswd -v certs:/certs -e REGISTRY_HTTP_TLS_CERTIFICATE=/certs/domain.crt -e REGISTRY_HTTP_TLS_KEY=/certs/domain.key ${o.image}`,
@@ -222,8 +226,9 @@ async function mainRun(o: BenchOptions, cleanup: Cleanup): Promise<Results> {
             pushPullRuns: o.pushPullRuns,
         },
         figures: {
-            authCapacityGetV2: capacityFigure("getV2", cap, o.connections, o.loadSeconds),
-            authCapacityBlobHead: capacityFigure("blobHead", cap, o.connections, o.loadSeconds),
+            authCapacityGetV2: capacityFigure("getV2", cap, o.connections, o.loadSeconds, o.token),
+            authCapacityBlobHead: capacityFigure("blobHead", cap, o.connections, o.loadSeconds, o.token),
+            ...(tokenEndpoint ? { tokenEndpoint } : {}),
             ...pushPullFigures("LayeredImage", layeredText, { layers: layered.layers, bytesPerLayer: layered.bytesPerLayer }, ppLayered),
             ...pushPullFigures("SingleLayerImage", singleText, { layers: 1, bytesPerLayer: single.bytesPerLayer }, ppSingle),
             upToFirstAuthenticated200: upFigure,
@@ -236,8 +241,36 @@ async function mainRun(o: BenchOptions, cleanup: Cleanup): Promise<Results> {
                 "Docker treats 127.0.0.0/8 registries as insecure (no certificate verification) whatever /etc/docker/certs.d says; both registries get that alike. The CAs were installed in /etc/docker/certs.d for the run all the same, and removed after.",
                 "Before every push run both registries are emptied (rm -rf of /var/lib/registry/docker/registry in the container) and restarted, so their in-memory blob descriptor caches forget the deleted blobs and every layer is uploaded again; before every pull the image is removed locally.",
                 "Both registries run the same image; the baseline's htpasswd comes from htpasswd -Bbn, whose default bcrypt cost is 5.",
+                ...(o.token ? [
+                    "The stack's authenticated requests carry a bearer token fetched from its token service before each run (as docker does: basic auth to the realm, for the blob's repository); the registry verifies its ES256 signature on every request and checks no password.",
+                    "tokenEndpoint: wrk GETs the realm with basic auth and a pull scope, so every request is a login: one bcrypt check and one signature, in Node.js on the same cores as everything else.",
+                ] : []),
             ],
         },
+    };
+}
+
+/** The stack's token service: tokens/s at the bench's connections, and its CPU per token. */
+async function measureTokenEndpoint(t: RegistryTarget, o: BenchOptions, workDir: string): Promise<TokenEndpointFigure> {
+    const url = `${t.token!.realm}?${new URLSearchParams({ service: t.token!.service, scope: "repository:bench/probe:pull" }).toString()}`;
+    const id = await containerId(tokenServiceContainer(t.container));
+    const rates: number[] = [];
+    const cpu: number[] = [];
+    log(`token service: ${o.loadRuns} run(s) × ${o.loadSeconds} s, ${o.connections} connections`);
+    for (let i = 0; i < o.loadRuns; i++) {
+        const before = containerCpuNs(id);
+        const r = await runWrk({ url, method: "GET", authorization: basicAuth(t), seconds: o.loadSeconds, connections: o.connections }, workDir);
+        const after = containerCpuNs(id);
+        if (r.requests === 0 || r.non2xx > 0) throw new Error(`token service: ${r.non2xx} of ${r.requests} token requests were refused`);
+        rates.push(r.requestsPerSecond);
+        if (before !== undefined && after !== undefined) cpu.push(round((after - before) / 1e6 / r.requests, 2));
+        log(`  run ${i + 1}/${o.loadRuns} ${r.requestsPerSecond.toFixed(1)} tokens/s`);
+    }
+    return {
+        description: "GET of the token realm with basic auth and a pull scope at a fixed number of keep-alive connections: each request is a login (bcrypt) and a signed token",
+        unit: "tokens/s", tool: "wrk", connections: o.connections, secondsPerRun: o.loadSeconds,
+        stack: series(rates, 1),
+        ...(cpu.length === rates.length ? { cpuMsPerToken: series(cpu) } : {}),
     };
 }
 
@@ -275,7 +308,7 @@ async function main(): Promise<number> {
     const outDir = defaultOutDir(o) ?? fs.mkdtempSync(path.join(os.tmpdir(), "bench-smoke-results-"));
     const written = o.replicated
         ? writeResults(outDir, results as ReplicatedResults, "replicated", renderReplicatedMarkdown)
-        : writeResults(outDir, results as Results, o.knobs ? "knobs" : "results", o.knobs ? renderKnobsMarkdown : renderMarkdown);
+        : writeResults(outDir, results as Results, o.knobs ? "knobs" : o.token ? "token" : "results", o.knobs ? renderKnobsMarkdown : renderMarkdown);
     log(`wrote ${written.json} and ${written.md} (${(results.durationSeconds / 60).toFixed(1)} min in all)`);
     process.stdout.write("\n" + fs.readFileSync(written.md, "utf8").split("\n## Raw runs")[0] + "\n");
 

@@ -13,7 +13,7 @@ import * as path from "path";
 import { maintenanceScriptName } from "../components/maintenanceScript";
 import { Cleanup } from "./cleanup";
 import { nowMs, runOk, sleep } from "./exec";
-import { httpsRequest, RegistryTarget, waitForAuthenticated200 } from "./target";
+import { authorization as authorizationFor, httpsRequest, RegistryTarget, waitForAuthenticated200 } from "./target";
 
 export const repoRoot = path.resolve(__dirname, "..");
 
@@ -23,6 +23,8 @@ export interface StackOutputs {
     credentials: Record<string, string>;
     containerName: string;
     dataVolume: string;
+    /** Empty unless auth is token. */
+    tokenRealm?: string;
 }
 
 /** Seconds from starting `up`, to each point of the way to the first authenticated 200. */
@@ -77,7 +79,10 @@ export class HarnessStack {
         if (!o) throw new Error(`stack ${this.stack} has no outputs`);
         const [username, password] = Object.entries(o.credentials)[0];
         const port = Number(o.endpoint.split(":").pop());
-        return { label: "stack", host: `127.0.0.1:${port}`, username, password, caPem: o.caCertPem, container: o.containerName };
+        return {
+            label: "stack", host: `127.0.0.1:${port}`, username, password, caPem: o.caCertPem, container: o.containerName,
+            ...(o.tokenRealm ? { token: { realm: o.tokenRealm, service: o.endpoint } } : {}),
+        };
     }
 
     /** The first user's password, if the harness has written it to its state file yet. */
@@ -98,7 +103,7 @@ export class HarnessStack {
     }
 
     /** `up` on a stack that is not up, timed to the first authenticated 200. */
-    async upTimed(port: number, containerName: string): Promise<{ target: RegistryTarget; timing: UpTiming }> {
+    async upTimed(port: number, containerName: string, token?: RegistryTarget["token"]): Promise<{ target: RegistryTarget; timing: UpTiming }> {
         const events = spawn("docker", ["events", "--format", "{{json .}}", "--filter", "type=container", "--filter", "type=volume"], { stdio: ["ignore", "pipe", "ignore"] });
         const seen: { firstDockerEvent?: number; registryContainerStart?: number; healthy?: number } = {};
         let buffered = "";
@@ -145,7 +150,10 @@ export class HarnessStack {
                     creds = { username: t.username, password: t.password };
                     passwordFrom = "output";
                 }
-                const authorization = creds ? `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}` : undefined;
+                // With tokens, a login at the token service first (it may not answer yet), as docker does.
+                const authorization = creds
+                    ? await authorizationFor({ label: "stack", host: `127.0.0.1:${port}`, ...creds, caPem: "", container: containerName, token }).catch(() => undefined)
+                    : undefined;
                 const a = await httpsRequest(url, { authorization, timeoutMs: 1000 });
                 const t = nowMs();
                 if (a && firstAnswer === undefined) firstAnswer = t;

@@ -5,11 +5,14 @@
 import * as fs from "fs";
 import * as path from "path";
 import YAML from "yaml";
+import { tokenRealm } from "../components/tokenAuth";
 import { repoRoot } from "./stack";
 
 export interface ExpectedStack {
     port: number;
     containerName: string;
+    /** With auth: token, where tokens come from and the registry's service name. */
+    token?: { realm: string; service: string };
 }
 
 function configValue(key: string, stack: string, overrides: string[]): unknown {
@@ -29,10 +32,12 @@ function configValue(key: string, stack: string, overrides: string[]): unknown {
 }
 
 export function expectedStack(stack: string, overrides: string[]): ExpectedStack {
-    return {
-        port: Number(configValue("port", stack, overrides)),
-        containerName: String(configValue("containerName", stack, overrides)),
-    };
+    const port = Number(configValue("port", stack, overrides));
+    const host = (configValue("hostnames", stack, overrides) as string[])[0];
+    const token = configValue("auth", stack, overrides) === "token"
+        ? { realm: tokenRealm(host, Number(configValue("tokenPort", stack, overrides))), service: `${host}:${port}` }
+        : undefined;
+    return { port, containerName: String(configValue("containerName", stack, overrides)), ...(token ? { token } : {}) };
 }
 
 /** The stack's resolved value of one setting (e.g. bcryptCost), for the report. */

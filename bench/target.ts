@@ -15,10 +15,30 @@ export interface RegistryTarget {
     readonly container: string;
     /** Containers whose CPU is the registry's, where it is more than one (replicas behind a front); default: container. */
     readonly cpuContainers?: string[];
+    /** With token authentication: the token service's realm and the registry's service name. */
+    readonly token?: { readonly realm: string; readonly service: string };
 }
 
 export function basicAuth(t: RegistryTarget): string {
     return `Basic ${Buffer.from(`${t.username}:${t.password}`).toString("base64")}`;
+}
+
+/** The scope a request for `path` needs: none for /v2/, pull of the repository otherwise. */
+export function scopeOf(path: string): string[] {
+    const m = /^\/v2\/(.+?)\/(blobs|manifests|tags)\//.exec(path);
+    return m ? [`repository:${m[1]}:pull`] : [];
+}
+
+/**
+ * The Authorization header a client sends: Basic with htpasswd; with token authentication, a
+ * Bearer token fetched as docker does (Basic to the realm, for `scopes`).
+ */
+export async function authorization(t: RegistryTarget, scopes: string[] = []): Promise<string> {
+    if (!t.token) return basicAuth(t);
+    const query = new URLSearchParams([["service", t.token.service], ...scopes.map((scope) => ["scope", scope])]);
+    const a = await httpsRequest(`${t.token.realm}?${query.toString()}`, { authorization: basicAuth(t), caPem: t.caPem || undefined, timeoutMs: 5000 });
+    if (a?.status !== 200) throw new Error(`${t.label}: the token service answered ${a?.status ?? "nothing"} for ${scopes.join(" ") || "a login"}`);
+    return `Bearer ${(JSON.parse(a.body) as { token: string }).token}`;
 }
 
 export interface HttpAnswer {
@@ -59,7 +79,9 @@ export function httpsRequest(url: string, opts: {
 export async function waitForAuthenticated200(t: RegistryTarget, timeoutMs = 60_000, intervalMs = 50): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-        const a = await httpsRequest(`https://${t.host}/v2/`, { authorization: basicAuth(t), caPem: t.caPem, timeoutMs: 1000 });
+        // The token service may start after the registry: a refused token request is one more poll.
+        const header = await authorization(t).catch(() => undefined);
+        const a = header === undefined ? undefined : await httpsRequest(`https://${t.host}/v2/`, { authorization: header, caPem: t.caPem, timeoutMs: 1000 });
         if (a?.status === 200) return;
         if (Date.now() > deadline) throw new Error(`${t.label}: no authenticated 200 from https://${t.host}/v2/ within ${timeoutMs / 1000} s (last: ${a?.status ?? "no answer"})`);
         await sleep(intervalMs);
@@ -69,7 +91,7 @@ export async function waitForAuthenticated200(t: RegistryTarget, timeoutMs = 60_
 /** Digest of the first layer of a pushed image, read from its (schema 2) manifest. */
 export async function firstLayerDigest(t: RegistryTarget, repository: string, tag: string): Promise<string> {
     const a = await httpsRequest(`https://${t.host}/v2/${repository}/manifests/${tag}`, {
-        authorization: basicAuth(t),
+        authorization: await authorization(t, [`repository:${repository}:pull`]),
         caPem: t.caPem,
         accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
     });

@@ -6,7 +6,8 @@ import {
     addCpuStretch, bigPullFigures, CpuPhase, PushFigure, renderReplicatedMarkdown, replicaCapacityFigure, ReplicatedResults, transferRuns,
 } from "../../bench/replicatedReport";
 import { memstoreMiB } from "../../bench/replicatedRun";
-import { figureNumbers, nonPositiveFigures, pushPullFigures } from "../../bench/report";
+import { capacityFigure, figureNumbers, nonPositiveFigures, pushPullFigures } from "../../bench/report";
+import { scopeOf } from "../../bench/target";
 
 const image = { layers: 1, bytesPerLayer: 2 ** 30 };
 
@@ -61,8 +62,9 @@ describe("bench --replicated options", () => {
         expect(parseOptions(["--replicated", "--stack", "rep2", "--stack-config", "port=5123"])).toMatchObject({ stack: "rep2", stackConfig: ["port=5123"] });
     });
 
-    it("refuses --knobs with --replicated: they are separate runs", () => {
+    it("refuses --knobs with --replicated (or --token): they are separate runs", () => {
         expect(() => parseOptions(["--knobs", "--replicated"])).toThrow(/separate runs/);
+        expect(() => parseOptions(["--token", "--replicated"])).toThrow(/separate runs/);
     });
 
     it("gives the OSD's memstore room for the layer's upload and its copy", () => {
@@ -176,5 +178,34 @@ describe("bench --replicated figures and report", () => {
             `172.18.0.4 - - [02/Dec/2026:01:48:32 +0000] "GET /v2/bench/big/manifests/latest HTTP/1.1" 200 529 "" "docker/20.10.24"`,
         ].join("\n");
         expect(dockerGetStatuses(log, blobPath)).toEqual({ 307: 1, 200: 1 });
+    });
+});
+
+describe("bench --token", () => {
+    const load = (rps: number[]) => rps.map((requestsPerSecond) => ({ tool: "wrk", requestsPerSecond, requests: requestsPerSecond * 2, seconds: 2, non2xx: 0, errors: 0 }));
+    const kind = (a: number[], u: number[]): KindResults => ({ authenticated: load(a), unauthenticated: load(u) });
+    const cap = {
+        stack: { getV2: kind([80, 78], [100, 100]), blobHead: kind([70, 74], [100, 100]) },
+        baseline: { getV2: kind([40, 40], [100, 100]), blobHead: kind([30, 30], [100, 100]) },
+    };
+
+    it("runs the dev stack on token authentication with a rule that grants its users everything", () => {
+        const o = parseOptions(["--token", "--smoke"]);
+        expect(o).toMatchObject({ token: true, stack: "dev", smoke: true });
+        expect(o.stackConfig[0]).toBe("auth=token");
+        expect(JSON.parse(o.stackConfig[1].replace(/^accessRules=/, ""))).toEqual({ rules: [{ users: ["admin", "ci"], repositories: ["**"], actions: ["*"] }] });
+    });
+
+    it("holds bearer tokens to 0.75 and basic auth to 0.6, naming the credentials", () => {
+        expect(capacityFigure("getV2", cap, 4, 2, true).target).toEqual({ what: "stack authenticated ÷ unauthenticated ≥ 0.75", met: true });
+        expect(capacityFigure("blobHead", cap, 4, 2, true).target).toEqual({ what: "stack authenticated ÷ unauthenticated ≥ 0.75", met: false });
+        expect(capacityFigure("blobHead", cap, 4, 2).target).toEqual({ what: "stack authenticated ÷ unauthenticated ≥ 0.6", met: true });
+        expect(capacityFigure("getV2", cap, 4, 2, true).description).toMatch(/bearer token from its token service/);
+    });
+
+    it("asks the token service for the pull scope of the repository a path names, and none for /v2/", () => {
+        expect(scopeOf("/v2/bench/probe/blobs/sha256:abc")).toEqual(["repository:bench/probe:pull"]);
+        expect(scopeOf("/v2/a/manifests/latest")).toEqual(["repository:a:pull"]);
+        expect(scopeOf("/v2/")).toEqual([]);
     });
 });

@@ -202,6 +202,13 @@ describe("a stack with auth: token", () => {
         expect(program.outputs.tokenRealm).toBe("https://localhost:5002/token");
         const signingCert = byType(program.resources, "tls:index/locallySignedCert:LocallySignedCert").find((r) => r.name.endsWith("-token-signing-cert"));
         expect(signingCert?.inputs.allowedUses).toEqual(["digital_signature"]);
+        // Renewed with the server certificate, by the same CA.
+        const serverCert = byType(program.resources, "tls:index/locallySignedCert:LocallySignedCert").find((r) => r.name.endsWith("-server-cert"));
+        expect(signingCert?.inputs).toMatchObject({
+            validityPeriodHours: serverCert?.inputs.validityPeriodHours, earlyRenewalHours: serverCert?.inputs.earlyRenewalHours, caCertPem: serverCert?.inputs.caCertPem,
+        });
+        const signingKey = byType(program.resources, "tls:index/privateKey:PrivateKey").find((r) => r.name.endsWith("-token-signing-key"));
+        expect(signingKey?.inputs).toMatchObject({ algorithm: "ECDSA", ecdsaCurve: "P256" });
     });
 
     it("refuses rules naming an unknown user, before anything is declared", async () => {

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parse } from "yaml";
 import { AccessPolicy, ALL_ACTIONS, ANONYMOUS, compilePattern, normaliseActions, PatternError, REPOSITORY_ACTIONS, Rule } from "./rules";
+import { GUN_PREFIX, NotarySettings } from "./notary";
 import { KEY_HEADERS, KeyHeader } from "./token";
 
 export class ConfigError extends Error {
@@ -33,6 +34,8 @@ export interface Settings {
     tokenLifetimeSeconds: number;
     htpasswdFile: string;
     accessFile: string;
+    /** Tokens for a Notary server too, under the same rules; absent: registry tokens only. */
+    notary?: NotarySettings;
 }
 
 type Doc = Record<string, unknown>;
@@ -69,8 +72,9 @@ function stringList(value: unknown, field: string, problems: string[]): string[]
 
 const SETTINGS_KEYS = [
     "host", "port", "tlsCert", "tlsKey", "signingKey", "signingCert", "keyHeader", "issuer", "services",
-    "realmPath", "tokenLifetimeSeconds", "htpasswdFile", "accessFile",
+    "realmPath", "tokenLifetimeSeconds", "htpasswdFile", "accessFile", "notary",
 ] as const;
+const NOTARY_KEYS = ["service", "gunPrefixes"] as const;
 const PATH_KEYS = ["tlsCert", "tlsKey", "signingKey", "signingCert", "htpasswdFile", "accessFile"] as const;
 
 /** Parses the settings; relative file paths are taken from `baseDir` (the settings file's folder). */
@@ -102,6 +106,7 @@ export function parseSettings(text: string, baseDir: string, source = "settings"
     const services = doc.services === undefined ? undefined : stringList(doc.services, "services", problems);
     if (doc.services === undefined) problems.push("services: required: the registry's auth.token.service value(s)");
     else if (services?.length === 0) problems.push("services: name at least one service");
+    const notary = doc.notary === undefined ? undefined : parseNotarySettings(doc.notary, services ?? [], problems);
     const settings: Settings = {
         host: stringSetting("host", "0.0.0.0"),
         port: integerSetting("port", 5001, 1, 65535),
@@ -111,9 +116,37 @@ export function parseSettings(text: string, baseDir: string, source = "settings"
         services: services ?? [],
         realmPath,
         tokenLifetimeSeconds: integerSetting("tokenLifetimeSeconds", 300, 1, 86400),
+        ...(notary ? { notary } : {}),
     };
     if (problems.length > 0) throw new ConfigError(source, problems);
     return settings;
+}
+
+function parseNotarySettings(raw: unknown, services: readonly string[], problems: string[]): NotarySettings | undefined {
+    if (!isObject(raw)) {
+        problems.push(`notary: expected a mapping with service and gunPrefixes, e.g. {service: notary.example.com, gunPrefixes: ["reg.example.com:5000/"]}`);
+        return undefined;
+    }
+    const before = problems.length;
+    problems.push(...unknownKeys(raw, NOTARY_KEYS, "notary."));
+    const service = raw.service;
+    if (typeof service !== "string" || service === "") {
+        problems.push("notary.service: required: Notary's auth.options.service value");
+    } else if (services.includes(service)) {
+        // One audience for both would let a registry token through at Notary, and the other way round.
+        problems.push(`notary.service: "${service}" is also one of services; give Notary a name of its own`);
+    }
+    const gunPrefixes = raw.gunPrefixes === undefined ? undefined : stringList(raw.gunPrefixes, "notary.gunPrefixes", problems);
+    if (raw.gunPrefixes === undefined || gunPrefixes?.length === 0) {
+        problems.push(`notary.gunPrefixes: name at least one, the registry's host:port and a slash, e.g. ["reg.example.com:5000/"]`);
+    }
+    gunPrefixes?.forEach((prefix, index) => {
+        if (!GUN_PREFIX.test(prefix)) {
+            problems.push(`notary.gunPrefixes[${index}]: "${prefix}" is not host[:port]/ (lower-case path components may follow, each ending in /), e.g. "reg.example.com:5000/"`);
+        }
+    });
+    if (problems.length > before) return undefined;
+    return { service: service as string, gunPrefixes: gunPrefixes as string[] };
 }
 
 export function loadSettings(path: string): Settings {

@@ -14,15 +14,29 @@ export class ScopeError extends Error {}
 
 // distribution's repository name grammar (reference.go), without a domain: registries never ask
 // for one in their challenges.
-const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+export const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
 export const REPOSITORY_NAME = new RegExp(`^${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`);
+// reference.go's domain: host name labels or an IPv4 address, an optional port.
+const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+export const DOMAIN = `${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*(?::[0-9]+)?`;
+/**
+ * A Notary GUN as the docker CLI sends it: the registry's host[:port], then the repository
+ * (`reg.example.com:5000/team-a/app`).
+ */
+export const GUN = new RegExp(`^${DOMAIN}/${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`);
 const MAX_REPOSITORY_NAME = 255;
 const RESOURCE_TYPE = /^([a-z0-9]+)(?:\(([a-z0-9]+)\))?$/;
 const RESOURCE_NAME = /^[\x21-\x7e]+$/;
 const ACTION = /^(?:[a-z]+|\*)$/;
 
-/** Parses one scope; the name is what lies between the first and the last colon. */
-export function parseScope(text: string): ResourceActions {
+/** What a repository scope's name must look like: a registry's repository name, or a Notary GUN. */
+export type RepositoryNaming = "repository" | "gun";
+
+/**
+ * Parses one scope; the name is what lies between the first and the last colon, so a GUN's
+ * `host:port` stays in it.
+ */
+export function parseScope(text: string, naming: RepositoryNaming = "repository"): ResourceActions {
     const first = text.indexOf(":");
     const last = text.lastIndexOf(":");
     if (first <= 0 || last === first) {
@@ -35,7 +49,7 @@ export function parseScope(text: string): ResourceActions {
     const name = text.slice(first + 1, last);
     const validName =
         typeMatch[1] === "repository"
-            ? name.length <= MAX_REPOSITORY_NAME && REPOSITORY_NAME.test(name)
+            ? name.length <= MAX_REPOSITORY_NAME && (naming === "gun" ? GUN : REPOSITORY_NAME).test(name)
             : RESOURCE_NAME.test(name);
     if (!validName) {
         throw new ScopeError(`malformed scope ${JSON.stringify(text)}: bad resource name`);
@@ -53,10 +67,10 @@ export function parseScope(text: string): ResourceActions {
  * Parses every `scope` query parameter; one parameter may hold several scopes separated by spaces
  * (as in a WWW-Authenticate challenge). Scopes on the same resource are merged.
  */
-export function parseScopes(params: readonly string[]): ResourceActions[] {
+export function parseScopes(params: readonly string[], naming: RepositoryNaming = "repository"): ResourceActions[] {
     const merged = new Map<string, ResourceActions>();
     for (const text of params.flatMap((param) => param.split(" ")).filter((text) => text !== "")) {
-        const scope = parseScope(text);
+        const scope = parseScope(text, naming);
         const key = `${scope.type}(${scope.class ?? ""}):${scope.name}`;
         const seen = merged.get(key);
         if (seen) seen.actions = [...new Set([...seen.actions, ...scope.actions])];

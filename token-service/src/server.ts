@@ -4,6 +4,7 @@ import { createServer, Server } from "node:https";
 import { AddressInfo } from "node:net";
 import { Settings, parseAccessPolicy } from "./config";
 import { Htpasswd, parseHtpasswd, verifyPassword } from "./htpasswd";
+import { decideNotaryAccess } from "./notary";
 import { AccessPolicy, decideAccess } from "./rules";
 import { formatScope, parseScopes, ScopeError } from "./scope";
 import { buildClaims, loadSigningKey, signToken, SigningKey, tokenResponse } from "./token";
@@ -84,12 +85,15 @@ export async function handleTokenRequest(request: TokenRequest, context: TokenCo
 
     const service = url.searchParams.get("service");
     log.service = service;
-    if (service === null || !settings.services.includes(service)) {
-        return errorReply(400, "INVALID_REQUEST", `unknown service ${JSON.stringify(service)}; this server issues tokens for ${settings.services.join(", ")}`, log);
+    const notary = settings.notary !== undefined && service === settings.notary.service ? settings.notary : undefined;
+    if (service === null || (!notary && !settings.services.includes(service))) {
+        const known = [...settings.services, ...(settings.notary ? [settings.notary.service] : [])];
+        return errorReply(400, "INVALID_REQUEST", `unknown service ${JSON.stringify(service)}; this server issues tokens for ${known.join(", ")}`, log);
     }
     let requested;
     try {
-        requested = parseScopes(url.searchParams.getAll("scope"));
+        // Notary's repository scopes name GUNs (host:port/repository), the registry's plain repositories.
+        requested = parseScopes(url.searchParams.getAll("scope"), notary ? "gun" : "repository");
     } catch (error) {
         if (error instanceof ScopeError) return errorReply(400, "INVALID_REQUEST", error.message, log);
         throw error;
@@ -108,7 +112,9 @@ export async function handleTokenRequest(request: TokenRequest, context: TokenCo
         user = credentials.user;
     }
 
-    const access = decideAccess(state.policy, user, requested);
+    const access = notary
+        ? decideNotaryAccess(state.policy, user, requested, notary.gunPrefixes)
+        : decideAccess(state.policy, user, requested);
     const claims = buildClaims({
         issuer: settings.issuer,
         subject: user,

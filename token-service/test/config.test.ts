@@ -51,7 +51,7 @@ describe("parseSettings", () => {
     it("reports every problem with its field and the fix", () => {
         const problems = problemsOf(() => parseSettings("port: 0\nkeyHeader: jwk\nrealmPath: token\ntokenLifetimeSeconds: 1.5\nservices: []\nissuer: ''\nlisten: x\n", "/d", "settings.yaml"));
         expect(problems).toEqual(expect.arrayContaining([
-            "listen: unknown key; known keys are host, port, tlsCert, tlsKey, signingKey, signingCert, keyHeader, issuer, services, realmPath, tokenLifetimeSeconds, htpasswdFile, accessFile",
+            "listen: unknown key; known keys are host, port, tlsCert, tlsKey, signingKey, signingCert, keyHeader, issuer, services, realmPath, tokenLifetimeSeconds, htpasswdFile, accessFile, notary",
             "tlsCert: required",
             "accessFile: required",
             "keyHeader: expected one of kid, x5c, both",
@@ -62,6 +62,27 @@ describe("parseSettings", () => {
             "tokenLifetimeSeconds: expected a whole number from 1 to 86400",
         ]));
         expect(() => parseSettings("port: 0", "/d", "settings.yaml")).toThrow(/^settings\.yaml is invalid:\n {2}- /);
+    });
+
+    it("reads Notary's service and GUN prefixes", () => {
+        const settings = parseSettings(`${MINIMAL_SETTINGS}notary: { service: notary.example.com, gunPrefixes: ["registry.example.com:5000/"] }\n`, "/d");
+        expect(settings.notary).toEqual({ service: "notary.example.com", gunPrefixes: ["registry.example.com:5000/"] });
+        expect(parseSettings(MINIMAL_SETTINGS, "/d").notary).toBeUndefined();
+    });
+
+    it.each([
+        ["not a mapping", "notary: notary.example.com", ["notary: expected a mapping with service and gunPrefixes, e.g. {service: notary.example.com, gunPrefixes: [\"reg.example.com:5000/\"]}"]],
+        ["the registry's own service", "notary: { service: registry.example.com, gunPrefixes: [\"r:5000/\"] }", ['notary.service: "registry.example.com" is also one of services; give Notary a name of its own']],
+        ["no service and no prefixes", "notary: { gunPrefix: x }", [
+            "notary.gunPrefix: unknown key; known keys are service, gunPrefixes",
+            "notary.service: required: Notary's auth.options.service value",
+            'notary.gunPrefixes: name at least one, the registry\'s host:port and a slash, e.g. ["reg.example.com:5000/"]',
+        ]],
+        ["a prefix without its slash", "notary: { service: n, gunPrefixes: [\"r:5000\", \"r:5000/\"] }", [
+            'notary.gunPrefixes[0]: "r:5000" is not host[:port]/ (lower-case path components may follow, each ending in /), e.g. "reg.example.com:5000/"',
+        ]],
+    ])("refuses Notary settings with %s", (_why, notary, problems) => {
+        expect(problemsOf(() => parseSettings(`${MINIMAL_SETTINGS}${notary}\n`, "/d"))).toEqual(problems);
     });
 
     it("names the file when it is no mapping or no YAML", () => {
@@ -143,6 +164,7 @@ describe("the README's examples", () => {
     it("parse as documented", () => {
         const settings = parseSettings(yamlBlocks.find((block) => block.includes("signingKey:"))!, "/etc/token-service");
         expect(settings).toMatchObject({ keyHeader: "kid", services: ["registry.example.com"], tlsCert: "/etc/token-service/tls/server.crt" });
+        expect(settings.notary).toEqual({ service: "notary.example.com", gunPrefixes: ["registry.example.com:5000/"] });
         const policy = parseAccessPolicy(yamlBlocks.find((block) => block.includes("adminGroup:"))!);
         expect(policy.rules).toHaveLength(6);
         expect(decideAccess(policy, "ci", [{ type: "registry", name: "catalog", actions: ["*"] }])).toHaveLength(1);

@@ -14,6 +14,25 @@ describe("parseScope", () => {
         expect(parseScope("other:a:b:pull").name).toBe("a:b");
     });
 
+    it("reads a Notary GUN, host:port and all, when GUNs are expected", () => {
+        expect(parseScope("repository:reg.example.com:5000/team-a/app:pull,push", "gun")).toEqual({
+            type: "repository", name: "reg.example.com:5000/team-a/app", actions: ["pull", "push"],
+        });
+        expect(parseScope("repository:127.0.0.1:15000/base:*", "gun").name).toBe("127.0.0.1:15000/base");
+        expect(parseScope("repository:Reg-1.example.com/base:pull", "gun").name).toBe("Reg-1.example.com/base");
+        expect(parseScope("registry:catalog:*", "gun").name).toBe("catalog");
+    });
+
+    it.each([
+        ["a GUN for the registry", "repository", "repository:reg.example.com:5000/team-a/app:pull"],
+        ["a bare repository for Notary", "gun", "repository:team-a:pull"],
+        ["a GUN without a repository", "gun", "repository:reg.example.com:5000/:pull"],
+        ["a GUN with a bad port", "gun", "repository:reg.example.com:50a/app:pull"],
+        ["a GUN with an upper-case repository", "gun", "repository:reg.example.com/App:pull"],
+    ] as const)("rejects %s", (_why, naming, text) => {
+        expect(() => parseScope(text, naming)).toThrow(ScopeError);
+    });
+
     it.each([
         ["no actions part", "repository:team/app"],
         ["empty type", ":team/app:pull"],

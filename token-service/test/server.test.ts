@@ -93,6 +93,42 @@ describe("handleTokenRequest", () => {
         });
     });
 
+    describe("for Notary", () => {
+        const notaryContext = () => ({ ...context, settings: { ...settings, notary: { service: "test-notary", gunPrefixes: ["reg.example.com:5000/"] } } });
+        const notaryGet = (query: string, authorization?: string) => handleTokenRequest({ url: `/token?service=test-notary&${query}`, method: "GET", authorization }, notaryContext());
+
+        it("grants on the GUN as asked, decided by the rules for the repository, with Notary's service as audience", async () => {
+            const reply = await notaryGet("scope=repository:reg.example.com:5000/team/app:pull,push", basic("carol", PASSWORDS.carol));
+            expect(reply.status).toBe(200);
+            const { payload } = await jwtVerify((reply.body as { token: string }).token, new X509Certificate(readFileSync(fixture.signing.cert)).publicKey, { issuer: "test-issuer", audience: "test-notary" });
+            expect(payload.access).toEqual([{ type: "repository", name: "reg.example.com:5000/team/app", actions: ["pull"] }]);
+            expect(reply.log).toMatchObject({ service: "test-notary", granted: ["repository:reg.example.com:5000/team/app:pull"] });
+        });
+
+        it("grants nothing on a GUN of another registry", async () => {
+            const reply = await notaryGet("scope=repository:other.example.com:5000/team/app:pull,push", basic("alice", PASSWORDS.alice));
+            expect(decodeJwt((reply.body as { token: string }).token).access).toEqual([]);
+        });
+
+        it("expects GUNs from Notary and repositories from the registry", async () => {
+            expect((await notaryGet("scope=repository:app:pull")).body).toEqual({
+                errors: [{ code: "INVALID_REQUEST", message: 'malformed scope "repository:app:pull": bad resource name' }],
+            });
+            const registry = await handleTokenRequest({ url: "/token?service=test-registry&scope=repository:reg.example.com:5000/team/app:pull", method: "GET", authorization: undefined }, notaryContext());
+            expect(registry.status).toBe(400);
+        });
+
+        it("names both services when asked for another", async () => {
+            expect((await handleTokenRequest({ url: "/token?service=x", method: "GET", authorization: undefined }, notaryContext())).body).toEqual({
+                errors: [{ code: "INVALID_REQUEST", message: 'unknown service "x"; this server issues tokens for test-registry, test-notary' }],
+            });
+        });
+
+        it("is off without notary settings", async () => {
+            expect((await get("/token?service=test-notary&scope=repository:reg.example.com:5000/team/app:pull")).status).toBe(400);
+        });
+    });
+
     it("serves the health check, 404 elsewhere and 405 for other methods", async () => {
         expect((await get("/healthz")).status).toBe(200);
         expect((await get("/v2/")).status).toBe(404);

@@ -82,10 +82,16 @@ export interface StackConfig {
     auth: string;
     /** Host port the token service is published on (HTTPS, on bindAddress) when auth is token; the firewall opens it to registryAllowedCidrs. */
     tokenPort: number;
-    /** Lifetime of the tokens in seconds (60-86400) when auth is token; a removed user's token stays valid at most this long. */
+    /** Lifetime of the tokens in seconds (60-86400) when auth is token; a removed user's token stays valid at most this long, plus the 60 s the registry allows for clock skew. */
     tokenLifetimeSeconds: number;
     /** Base image the token service is built on (its Dockerfile's NODE_IMAGE), pinned by digest. */
     tokenServiceNodeImage: string;
+    /** Notary server image of Docker Content Trust (the official notary:server-0.7.0), pinned by digest. */
+    notaryServerImage: string;
+    /** Notary signer image of Docker Content Trust (the official notary:signer-0.7.0), pinned by digest. */
+    notarySignerImage: string;
+    /** PostgreSQL image holding the Notary server's and signer's databases (the official postgres:16-alpine), pinned by digest. */
+    postgresImage: string;
     /** Run garbage collection and backups with pulls served throughout. The registry port is published by a front (HAProxy, TCP pass-through) that moves new connections to a read-only standby registry while the writable one is stopped for the work, and a maintenance script (gc, backup, restore, list) is installed on the Docker host with cron schedules. Off publishes the registry directly and installs nothing on the host. */
     maintenanceEnabled: boolean;
     /** HAProxy image of the front, pinned by digest. */
@@ -192,8 +198,11 @@ export const configDeclarations: { readonly [K in keyof StackConfig]: ConfigDecl
     redisMaxMemoryMb: { type: "integer", default: 256, description: "Memory the replicas' Redis may use for the cache, in MiB; the least recently used descriptors go first." },
     auth: { type: "string", default: "htpasswd", description: "How clients authenticate, htpasswd (the registry checks every request's password; every user may do everything) or token (a token service checks the password once per login and issues short-lived tokens that grant what the access rules in the object key accessRules allow)." },
     tokenPort: { type: "integer", default: 5002, description: "Host port the token service is published on (HTTPS, on bindAddress) when auth is token; the firewall opens it to registryAllowedCidrs." },
-    tokenLifetimeSeconds: { type: "integer", default: 300, description: "Lifetime of the tokens in seconds (60-86400) when auth is token; a removed user's token stays valid at most this long." },
+    tokenLifetimeSeconds: { type: "integer", default: 300, description: "Lifetime of the tokens in seconds (60-86400) when auth is token; a removed user's token stays valid at most this long, plus the 60 s the registry allows for clock skew." },
     tokenServiceNodeImage: { type: "string", default: "node:22-alpine@sha256:8094c002d08262dba12645a3b4a15cd6cd627d30bc782f53229a2ec13ee22a00", description: "Base image the token service is built on (its Dockerfile's NODE_IMAGE), pinned by digest." },
+    notaryServerImage: { type: "string", default: "notary:server-0.7.0@sha256:86bf3f0a2fab194fa1c279672eb0a89a45c8815116b4498961a45acfbb2e48ef", description: "Notary server image of Docker Content Trust (the official notary:server-0.7.0), pinned by digest." },
+    notarySignerImage: { type: "string", default: "notary:signer-0.7.0@sha256:f1a42940954660f67b843a5808c5f34d1c754495933757589f7c3c3d0e627129", description: "Notary signer image of Docker Content Trust (the official notary:signer-0.7.0), pinned by digest." },
+    postgresImage: { type: "string", default: "postgres:16-alpine@sha256:57c72fd2a128e416c7fcc499958864df5301e940bca0a56f58fddf30ffc07777", description: "PostgreSQL image holding the Notary server's and signer's databases (the official postgres:16-alpine), pinned by digest." },
     maintenanceEnabled: { type: "boolean", default: true, description: "Run garbage collection and backups with pulls served throughout. The registry port is published by a front (HAProxy, TCP pass-through) that moves new connections to a read-only standby registry while the writable one is stopped for the work, and a maintenance script (gc, backup, restore, list) is installed on the Docker host with cron schedules. Off publishes the registry directly and installs nothing on the host." },
     frontImage: { type: "string", default: "haproxy:3.0-alpine@sha256:56b887da77428b7a6621e59e480cdbd330cc805c22d3cedb66ceea76ffdea2c6", description: "HAProxy image of the front, pinned by digest." },
     maintenanceGcSchedule: { type: "string", default: "0 3 * * 0", description: "When garbage collection runs, as a cron schedule in the Docker host's time zone (five fields, e.g. \"0 3 * * 0\" for Sundays at 03:00); empty schedules none." },

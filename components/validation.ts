@@ -17,7 +17,9 @@ export const stackOnlyConfigKeys = ["dockerHost", "protectData", "sshHost", "ssh
     // The replicated form, which ReplicatedRegistryArgs takes.
     "replicas", "redisImage", "redisMaxMemoryMb",
     // Token authentication, which PrivateRegistryArgs takes structured as tokenAuth.
-    "auth", "tokenPort", "tokenLifetimeSeconds", "tokenServiceNodeImage"] as const;
+    "auth", "tokenPort", "tokenLifetimeSeconds", "tokenServiceNodeImage",
+    // Docker Content Trust's images, which the Notary component takes.
+    "notaryServerImage", "notarySignerImage", "postgresImage"] as const;
 
 /**
  * Everything a registry needs to know, flat, named as the stack's config keys.

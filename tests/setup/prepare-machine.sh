@@ -6,8 +6,10 @@
 #  2. starts dockerd in the background when `docker info` does not answer;
 #  3. builds local stand-ins for the stack's pinned registry, front (HAProxy) and Redis images
 #     (no image can be pulled here), tagged with the name:tag of `private-registry:image`,
-#     `private-registry:frontImage` and `private-registry:redisImage` in Pulumi.yaml, and for the
-#     token service's base image (`private-registry:tokenServiceNodeImage`).
+#     `private-registry:frontImage` and `private-registry:redisImage` in Pulumi.yaml, for the
+#     token service's base image (`private-registry:tokenServiceNodeImage`), and for Docker
+#     Content Trust's Notary server, signer and PostgreSQL (`private-registry:notaryServerImage`,
+#     `notarySignerImage`, `postgresImage`).
 #
 # Usage: bash tests/setup/prepare-machine.sh
 set -euo pipefail
@@ -20,7 +22,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # ---- 1. packages ------------------------------------------------------------------
 PACKAGES=(docker.io docker-registry busybox-static skopeo apache2-utils wrk nftables iproute2 curl openssl prometheus shellcheck haproxy cron
-  redis-server ceph-mon ceph-osd radosgw ceph-common)
+  redis-server ceph-mon ceph-osd radosgw ceph-common notary postgresql)
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -258,6 +260,225 @@ node_image_files() {
   printf '%s\n' 'RUN ["/bin/busybox", "chown", "1000:1000", "/home/node"]' 'CMD ["node"]' >"$ctx/Dockerfile.tail"
 }
 
+# Like the official notary:server-0.7.0 / notary:signer-0.7.0 images (docker/notary-official-images):
+# the binary and the default config in /notary/<role> (the working directory, on PATH), its
+# entrypoint.sh (a first argument starting with - runs the binary with it), the notary user
+# 1000:1000 (alpine's adduser -D), CMD --version. Differences: Debian's notary 0.7.0 build (against
+# Debian's Go libraries: lib/pq 1.10, which speaks SCRAM-SHA-256 where the official build's 2015
+# lib/pq does not; no version string), glibc and busybox instead of alpine.
+notary_image_files() {
+  local ctx="$1" role="$2" config="$3"
+  local dir="$ctx/rootfs/notary/$role"
+  # Same as the official images' entrypoint.sh.
+  cat >"$dir/entrypoint.sh" <<ENTRYPOINT
+#!/bin/sh
+set -e
+
+# this if will check if the first argument is a flag
+# but only works if all arguments require a hyphenated flag
+# -v; -SL; -f arg; etc will work, but not arg1 arg2
+if [ "\${1:0:1}" = '-' ]; then
+    set -- notary-$role "\$@"
+fi
+
+# else default to run whatever the user wanted like "bash"
+exec "\$@"
+ENTRYPOINT
+  chmod 755 "$dir/entrypoint.sh"
+  printf '%s\n' "$config" >"$dir/$role-config.json"
+  echo 'notary:x:1000:1000::/home/notary:/bin/sh' >>"$ctx/rootfs/etc/passwd"
+  echo 'notary:x:1000:' >>"$ctx/rootfs/etc/group"
+}
+
+notary_server_image_files() {
+  # The official image's default server-config.json.
+  notary_image_files "$1" server '{
+	"server": {
+		"http_addr": ":4443",
+		"tls_key_file": "/certs/notary-server.key",
+		"tls_cert_file": "/certs/notary-server.crt"
+	},
+	"trust_service": {
+		"type": "remote",
+		"hostname": "notarysigner",
+		"port": "7899",
+		"tls_ca_file": "/certs/root-ca.crt",
+		"key_algorithm": "ecdsa",
+		"tls_client_cert": "/certs/notary-server.crt",
+		"tls_client_key": "/certs/notary-server.key"
+	},
+	"logging": {
+		"level": "info"
+	},
+	"storage": {
+		"backend": "mysql",
+		"db_url": "server@tcp(mysql:3306)/notaryserver?parseTime=True"
+	}
+}'
+  printf '%s\n' 'EXPOSE 4443' 'ENV INSTALLDIR=/notary/server' 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/notary/server' 'WORKDIR /notary/server' \
+    'USER notary' 'ENTRYPOINT ["entrypoint.sh"]' 'CMD ["notary-server", "--version"]' >"$1/Dockerfile.tail"
+}
+
+notary_signer_image_files() {
+  # The official image's default signer-config.json.
+  notary_image_files "$1" signer '{
+	"server": {
+		"http_addr": ":4444",
+		"grpc_addr": ":7899",
+		"tls_cert_file": "/certs/notary-signer.crt",
+		"tls_key_file": "/certs/notary-signer.key",
+		"client_ca_file": "/certs/notary-server.crt"
+	},
+	"logging": {
+		"level": "info"
+	},
+	"storage": {
+		"backend": "mysql",
+		"db_url": "signer@tcp(mysql:3306)/notarysigner?parseTime=True"
+	}
+}'
+  printf '%s\n' 'EXPOSE 4444' 'EXPOSE 7899' 'ENV INSTALLDIR=/notary/signer' 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/notary/signer' 'WORKDIR /notary/signer' \
+    'USER notary' 'ENTRYPOINT ["entrypoint.sh"]' 'CMD ["notary-signer", "--version"]' >"$1/Dockerfile.tail"
+}
+
+# Like the official postgres:16-alpine image: postgres, initdb, pg_ctl, psql and pg_isready in
+# /usr/local/bin, the postgres user 70:70, PGDATA=/var/lib/postgresql/data (a volume), the socket
+# in /var/run/postgresql, STOPSIGNAL SIGINT, and a docker-entrypoint.sh doing what the official one
+# does for what the stack uses (below). Differences: Debian's PostgreSQL $PG_MAJOR (not 16) in
+# Debian's layout (/usr/lib/postgresql/$PG_MAJOR, /usr/share/postgresql/$PG_MAJOR) on glibc, the
+# C.UTF-8 locale (the official image: en_US.utf8 on musl), no JIT, no contrib extensions beyond
+# Debian's postgresql package, busybox for the shell.
+PG_MAJOR="$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort -n | tail -n 1)"
+PG_BIN="/usr/lib/postgresql/$PG_MAJOR/bin"
+
+copy_with_libraries() {
+  local ctx="$1" file="$2"
+  mkdir -p "$ctx/rootfs$(dirname "$file")"
+  cp -L "$file" "$ctx/rootfs$file"
+  libraries_of "$file" | while read -r lib; do
+    [ -e "$ctx/rootfs$lib" ] && continue
+    mkdir -p "$ctx/rootfs$(dirname "$lib")"
+    cp -L "$lib" "$ctx/rootfs$lib"
+  done
+}
+
+postgres_image_files_inputs() {
+  echo "pg=$PG_MAJOR $(dpkg-query -W -f='${Version}' "postgresql-$PG_MAJOR" 2>/dev/null || true)"
+}
+
+postgres_image_files() {
+  local ctx="$1" tool so
+  for tool in initdb pg_ctl psql pg_isready; do
+    copy_with_libraries "$ctx" "$PG_BIN/$tool"
+  done
+  # Server modules (PL/pgSQL, encodings, snowball dictionaries...); llvmjit would pull in LLVM.
+  for so in "/usr/lib/postgresql/$PG_MAJOR/lib/"*.so; do
+    case "$so" in */llvmjit*) continue ;; esac
+    copy_with_libraries "$ctx" "$so"
+  done
+  mkdir -p "$ctx/rootfs/usr/share" "$ctx/rootfs/usr/local/bin" "$ctx/rootfs/var/lib/postgresql/data" "$ctx/rootfs/var/run/postgresql" \
+    "$ctx/rootfs/docker-entrypoint-initdb.d"
+  cp -a "/usr/share/postgresql" "$ctx/rootfs/usr/share/postgresql"
+  # As the official image: listen on every address (its Dockerfile edits the sample the same way).
+  sed -ri "s!^#?(listen_addresses)\s*=\s*\S+.*!\1 = '*'!" "$ctx/rootfs/usr/share/postgresql/$PG_MAJOR/postgresql.conf.sample"
+  grep -q "^listen_addresses = '\*'" "$ctx/rootfs/usr/share/postgresql/$PG_MAJOR/postgresql.conf.sample"
+  # Debian's PostgreSQL reads the system's time zone data; glibc's C.UTF-8 is a locale directory.
+  cp -a /usr/share/zoneinfo "$ctx/rootfs/usr/share/zoneinfo"
+  mkdir -p "$ctx/rootfs/usr/lib/locale"
+  cp -a /usr/lib/locale/C.utf8 "$ctx/rootfs/usr/lib/locale/C.utf8"
+  for tool in postgres initdb pg_ctl psql pg_isready; do
+    ln -s "$PG_BIN/$tool" "$ctx/rootfs/usr/local/bin/$tool"
+  done
+  echo 'postgres:x:70:70:PostgreSQL user:/var/lib/postgresql:/bin/sh' >>"$ctx/rootfs/etc/passwd"
+  echo 'postgres:x:70:' >>"$ctx/rootfs/etc/group"
+  cat >"$ctx/rootfs/usr/local/bin/docker-entrypoint.sh" <<'ENTRYPOINT'
+#!/bin/sh
+# Stand-in for the official postgres image's docker-entrypoint.sh, for what the stack uses:
+# POSTGRES_USER, POSTGRES_DB, POSTGRES_PASSWORD_FILE (POSTGRES_PASSWORD too, as the official one
+# does), POSTGRES_INITDB_ARGS, /docker-entrypoint-initdb.d/*.sql and *.sh on an empty PGDATA, the
+# postgres arguments passed to the temporary server as well. Differences: sh, not bash; no
+# *.sql.gz/xz/zst scripts; POSTGRES_HOST_AUTH_METHOD only scram-sha-256, md5 or trust.
+set -eu
+
+if [ "${1#-}" != "$1" ]; then set -- postgres "$@"; fi
+
+if [ "$1" = postgres ] && [ "$(id -u)" = 0 ]; then
+  mkdir -p "$PGDATA" /var/run/postgresql
+  chown postgres:postgres "$PGDATA" /var/run/postgresql
+  chmod 700 "$PGDATA"
+  chmod 3777 /var/run/postgresql
+  # The official entrypoint re-runs itself as postgres with su-exec; busybox su passes the arguments on.
+  exec su -s /bin/sh -c 'exec "$0" "$@"' -- postgres "$0" "$@"
+fi
+
+want_help=no
+for arg in "$@"; do
+  case "$arg" in '-?' | --help | --describe-config | -V | --version) want_help=yes ;; esac
+done
+
+if [ "$1" = postgres ] && [ "$want_help" = no ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
+  if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then
+    POSTGRES_PASSWORD="$(cat "$POSTGRES_PASSWORD_FILE")"
+  fi
+  auth="${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}"
+  if [ -z "${POSTGRES_PASSWORD:-}" ] && [ "$auth" != trust ]; then
+    echo "Error: Database is uninitialized and superuser password is not specified (POSTGRES_PASSWORD or POSTGRES_PASSWORD_FILE)." >&2
+    exit 1
+  fi
+  user="${POSTGRES_USER:-postgres}"
+  db="${POSTGRES_DB:-$user}"
+  # shellcheck disable=SC2086 # POSTGRES_INITDB_ARGS is a list of arguments, as in the official image
+  printf '%s
+' "${POSTGRES_PASSWORD:-}" | initdb --username="$user" --pwfile=/dev/stdin ${POSTGRES_INITDB_ARGS:-}
+  printf '
+host all all all %s
+' "$auth" >>"$PGDATA/pg_hba.conf"
+
+  # The temporary server: the given postgres arguments, no TCP.
+  options=""
+  shift
+  for arg in "$@"; do
+    options="$options '$(printf '%s' "$arg" | sed "s/'/'\\''/g")'"
+  done
+  PGUSER="$user" PGPASSWORD="${POSTGRES_PASSWORD:-}" pg_ctl -D "$PGDATA" -o "$options -c listen_addresses='' -p 5432" -w start
+  set -- postgres "$@"
+  run_sql() {
+    PGPASSWORD="${POSTGRES_PASSWORD:-}" psql -v ON_ERROR_STOP=1 --username "$user" --no-password --no-psqlrc "$@"
+  }
+  if [ "$db" != postgres ]; then
+    printf 'CREATE DATABASE :"db" ;
+' | run_sql --dbname postgres --set db="$db"
+  fi
+  for f in /docker-entrypoint-initdb.d/*; do
+    case "$f" in
+      *.sh)
+        echo "$0: running $f"
+        if [ -x "$f" ]; then "$f"; else . "$f"; fi
+        ;;
+      *.sql)
+        echo "$0: running $f"
+        run_sql --dbname "$db" -f "$f"
+        ;;
+      */\*) ;;
+      *) echo "$0: ignoring $f" ;;
+    esac
+  done
+  pg_ctl -D "$PGDATA" -m fast -w stop
+  unset POSTGRES_PASSWORD
+  echo
+  echo 'PostgreSQL init process complete; ready for start up.'
+  echo
+fi
+
+exec "$@"
+ENTRYPOINT
+  chmod 755 "$ctx/rootfs/usr/local/bin/docker-entrypoint.sh"
+  printf '%s\n' 'RUN ["/bin/busybox", "chown", "70:70", "/var/lib/postgresql/data", "/var/run/postgresql"]' \
+    'RUN ["/bin/busybox", "chmod", "3777", "/var/run/postgresql"]' 'RUN ["/bin/busybox", "chmod", "1777", "/var/lib/postgresql/data"]' \
+    "ENV PG_MAJOR=$PG_MAJOR" 'ENV LANG=C.UTF-8' 'ENV PGDATA=/var/lib/postgresql/data' 'VOLUME ["/var/lib/postgresql/data"]' \
+    'ENTRYPOINT ["docker-entrypoint.sh"]' 'STOPSIGNAL SIGINT' 'EXPOSE 5432' 'CMD ["postgres"]' >"$ctx/Dockerfile.tail"
+}
+
 REGISTRY_REF="$(default_of private-registry:image)"
 FRONT_REF="$(default_of private-registry:frontImage)"
 REDIS_REF="$(default_of private-registry:redisImage)"
@@ -267,3 +488,6 @@ build_stand_in "$REGISTRY_REF" "$(command -v docker-registry || echo /usr/bin/do
 build_stand_in "$FRONT_REF" "$(command -v haproxy || echo /usr/sbin/haproxy)" /usr/local/sbin/haproxy haproxy_image_files
 build_stand_in "$REDIS_REF" "$(command -v redis-server || echo /usr/bin/redis-server)" /usr/local/bin/redis-server redis_image_files
 build_stand_in "$NODE_REF" "$NODE_BIN" /usr/local/bin/node node_image_files
+build_stand_in "$(default_of private-registry:notaryServerImage)" "$(command -v notary-server || echo /usr/bin/notary-server)" /notary/server/notary-server notary_server_image_files
+build_stand_in "$(default_of private-registry:notarySignerImage)" "$(command -v notary-signer || echo /usr/bin/notary-signer)" /notary/signer/notary-signer notary_signer_image_files
+build_stand_in "$(default_of private-registry:postgresImage)" "$PG_BIN/postgres" "$PG_BIN/postgres" postgres_image_files

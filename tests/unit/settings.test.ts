@@ -68,7 +68,7 @@ describe("settings declared once, in Pulumi.yaml", () => {
             "proxyRemoteUrl", "proxyUsername", "proxyCaCertPem",
             "storageBackend", "s3Endpoint", "s3Region", "s3Bucket", "s3RootDirectory", "s3Redirect", "s3ChunkSizeMb", "s3CaCertPem",
             "s3CreateBucket", "s3RgwUser", "s3RgwAdminCommand", "replicas", "redisImage", "redisMaxMemoryMb",
-            "auth", "tokenPort", "tokenLifetimeSeconds", "tokenServiceNodeImage"]);
+            "auth", "tokenPort", "tokenLifetimeSeconds", "tokenServiceNodeImage", "notaryServerImage", "notarySignerImage", "postgresImage"]);
         for (const [key, decl] of Object.entries(configDeclarations)) {
             if (programOnly.has(key)) {
                 expect({ key, arg: docs[key] }).toEqual({ key, arg: undefined });

@@ -15,6 +15,8 @@ export const firewallOptions: FirewallRuleOptions = {
     registryAllowedCidrs: [...topo.registryAllowedCidrs],
     sshPort: 22,
     sshAllowedCidrs: [...topo.sshAllowedCidrs],
+    // The token service's: the stack runs with token authentication.
+    servicePorts: [5002],
 };
 
 const repoRoot = path.resolve(__dirname, "../..");
@@ -27,8 +29,8 @@ const repoRoot = path.resolve(__dirname, "../..");
  */
 /** Removes the Docker objects a stack with this containerName makes (a crashed run's leftovers). Never throws. */
 export async function removeStackDockerObjects(containerName: string): Promise<void> {
-    // The registry, its standby and its front, each with its init container and config volume.
-    const names = ["", "-standby", "-front"].map((suffix) => `${containerName}${suffix}`);
+    // The registry, its standby, its front and its token service, each with its init container and config volume.
+    const names = ["", "-standby", "-front", "-token"].map((suffix) => `${containerName}${suffix}`);
     await run("docker", ["rm", "-f", ...names.flatMap((n) => [n, `${n}-init`])]);
     await run("docker", ["volume", "rm", `${containerName}-data`, ...names.map((n) => `${n}-config`)]);
     await run("docker", ["network", "rm", `${containerName}-net`]);
@@ -38,6 +40,8 @@ export class HarnessDeployment {
     readonly description = "dev stack through the local apply harness";
     readonly containerName = "rfwt-registry";
     readonly registryPort = 5000;
+    /** The token service's port: token authentication is on, so the firewall must open this one too. */
+    readonly tokenPort = firewallOptions.servicePorts![0];
     /** The component's defaults: the stack installs where a real host boots from. */
     readonly install = defaultFirewallInstallOptions;
     /** CA of the registry's certificate (a stack output), so the probes verify TLS. */
@@ -65,6 +69,9 @@ export class HarnessDeployment {
             publicInterface: firewallOptions.publicInterface,
             registryAllowedCidrs: JSON.stringify(firewallOptions.registryAllowedCidrs),
             sshAllowedCidrs: JSON.stringify(firewallOptions.sshAllowedCidrs),
+            auth: "token",
+            tokenPort: String(this.tokenPort),
+            accessRules: JSON.stringify({ rules: [{ users: ["admin"], repositories: ["**"], actions: ["*"] }] }),
         };
         const out = await this.harness(["up", ...Object.entries(config).flatMap(([k, v]) => ["--config", `private-registry:${k}=${v}`])]);
         console.log(`local up (firewallEnabled=${firewall}):\n${out.split("\n").filter((l) => /^[+~-]|^Resources/.test(l)).join("\n")}`);

@@ -42,7 +42,7 @@ async function probeMatrix(): Promise<Matrix> {
         jobs.push(registryProbe(h.ns, topo.hostV4, deployment.registryPort, deployment.caFile)
             .then((r) => [[`${h.ns} registry`, registryOutcome(r)]]));
         const targets: Array<[string, string]> = [
-            ...[22, ...otherPorts].map((port): [string, string] => [`${h.ns} ${port}`, target(topo.hostV4, port)]),
+            ...[22, deployment.tokenPort, ...otherPorts].map((port): [string, string] => [`${h.ns} ${port}`, target(topo.hostV4, port)]),
             ...[22, 8080].map((port): [string, string] => [`${h.ns} v6 ${port}`, target(topo.hostV6, port)]),
         ];
         jobs.push(probeMany(h.ns, targets.map(([, t]) => t)).then((results) => targets.map(([key, t]) => [key, results[t]])));
@@ -56,6 +56,8 @@ function expectedMatrix(firewalled: boolean): Matrix {
     for (const h of hosts) {
         m[`${h.ns} registry`] = open(h === topo.reg, "401");
         m[`${h.ns} 22`] = open(h === topo.ssh);
+        // The token service shares the registry's allowlist.
+        m[`${h.ns} ${deployment.tokenPort}`] = open(h === topo.reg);
         for (const port of otherPorts) m[`${h.ns} ${port}`] = open(false);
         m[`${h.ns} v6 22`] = open(h === topo.ssh);
         m[`${h.ns} v6 8080`] = open(false);
@@ -168,7 +170,7 @@ describe(`RegistryFirewall on a real kernel (${deployment.description})`, () => 
         }
     });
 
-    it("with the firewall, only the registry port (allowlisted) and SSH (allowlisted) are open on the public interface", async () => {
+    it("with the firewall, only the registry and token ports (allowlisted) and SSH (allowlisted) are open on the public interface", async () => {
         await deployment.upWithFirewall();
         expect(await tableExists()).toBe(true);
         const started = Date.now();

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     bucketStackConfigProblems, RegistryBucket, stackUsesRegistryBucket, clientTrustConfigProblems, configDeclarations, defaultStackConfig, notificationStackConfigProblems, parseNotificationHeaders, PrivateRegistry,
     objectStorageMaintenanceProblems, pullThroughCacheStackConfigProblems, RegistryClientTrust, RegistryConfigError, registryEndpoints,
-    RegistryAccessRulesArgs, registrySettingsProblems, registryTokenAuthProblems, ReplicatedRegistry, replicatedRegistryProblems, s3StorageStackConfigProblems, sshTargetProblems, StackConfig,
+    RegistryAccessRulesArgs, registryNotaryProblems, registrySettingsProblems, registryTokenAuthProblems, ReplicatedRegistry, replicatedRegistryProblems, s3StorageStackConfigProblems, sshTargetProblems, StackConfig,
     stackNotificationEndpoints, stackPullThroughCache, stackS3Storage,
 } from "private-registry";
 
@@ -27,7 +27,8 @@ const { dockerHost, protectData, sshHost, sshUser, sshHostKey, clientTrustLocal,
     proxyRemoteUrl, proxyUsername, proxyCaCertPem,
     storageBackend, s3Endpoint, s3Region, s3Bucket, s3RootDirectory, s3Redirect, s3ChunkSizeMb, s3CaCertPem,
     s3CreateBucket, s3RgwUser, s3RgwAdminCommand, replicas, redisImage, redisMaxMemoryMb,
-    auth, tokenPort, tokenLifetimeSeconds, tokenServiceNodeImage, ...settings } = readStackConfig();
+    auth, tokenPort, tokenLifetimeSeconds, tokenServiceNodeImage, contentTrust, notaryPort, notaryServerImage, notarySignerImage, postgresImage,
+    ...settings } = readStackConfig();
 const replicated = replicas > 0;
 const notificationConfig = { notificationUrl, notificationTimeout, notificationThreshold, notificationBackoff, notificationIgnoredMediaTypes, notificationIgnoredActions };
 const cacheConfig = { proxyRemoteUrl, proxyUsername, proxyCaCertPem };
@@ -45,6 +46,7 @@ const rgwKeys = s3RgwUser !== "" && storageBackend === "s3";
 // An object, which Pulumi.yaml cannot declare: set it in the stack file (see the README).
 const accessRules = config.getObject<RegistryAccessRulesArgs>("accessRules");
 const tokenAuth = auth === "token" ? { accessRules: accessRules!, hostPort: tokenPort, tokenLifetimeSeconds, nodeImage: tokenServiceNodeImage } : undefined;
+const notary = contentTrust ? { hostPort: notaryPort, serverImage: notaryServerImage, signerImage: notarySignerImage, postgresImage } : undefined;
 
 // All checks run before the first resource is declared, so bad config creates nothing, even in preview.
 const problems = [
@@ -70,6 +72,7 @@ if (auth !== "htpasswd" && auth !== "token") {
     problems.push(`${key("accessRules")}: is set, but ${key("auth")} is htpasswd, which lets every user do everything. Fix: pulumi config set ${key("auth")} token, or remove accessRules`);
 }
 problems.push(...registryTokenAuthProblems(tokenAuth, settings, key));
+problems.push(...registryNotaryProblems(notary, tokenAuth && tokenPort, settings, key));
 if (!/^(unix|ssh|tcp):\/\/\S+$/.test(dockerHost)) {
     problems.push(`${key("dockerHost")}: "${dockerHost}" is not a Docker host URL. Fix: pulumi config set ${key("dockerHost")} unix:///var/run/docker.sock (or ssh://user@host)`);
 }
@@ -112,6 +115,7 @@ const registryArgs = {
     pullThroughCache: stackPullThroughCache(cacheConfig, proxyPassword === undefined ? undefined : pulumi.secret(proxyPassword)),
     s3Storage,
     tokenAuth,
+    notary,
     hostConnection: settings.firewallEnabled || settings.maintenanceEnabled ? sshConnection : undefined,
 };
 const registry = replicated
@@ -139,3 +143,4 @@ export const metricsEndpoint = registry instanceof PrivateRegistry ? registry.me
 export const prometheusScrapeConfig = registry instanceof PrivateRegistry ? registry.prometheusScrapeConfig : "";
 export const maintenanceScript = registry.maintenanceScript;
 export const tokenRealm = registry.tokenRealm;
+export const notaryEndpoint = registry.notaryEndpoint;

@@ -86,6 +86,10 @@ export interface StackConfig {
     tokenLifetimeSeconds: number;
     /** Base image the token service is built on (its Dockerfile's NODE_IMAGE), pinned by digest. */
     tokenServiceNodeImage: string;
+    /** Run Docker Content Trust (a Notary server and signer on PostgreSQL, guarded by the token service; needs auth token), so clients can sign with DOCKER_CONTENT_TRUST=1 and refuse unsigned tags. */
+    contentTrust: boolean;
+    /** Host port the Notary server is published on (HTTPS, on bindAddress) when contentTrust is on; the firewall opens it to registryAllowedCidrs. */
+    notaryPort: number;
     /** Notary server image of Docker Content Trust (the official notary:server-0.7.0), pinned by digest. */
     notaryServerImage: string;
     /** Notary signer image of Docker Content Trust (the official notary:signer-0.7.0), pinned by digest. */
@@ -200,6 +204,8 @@ export const configDeclarations: { readonly [K in keyof StackConfig]: ConfigDecl
     tokenPort: { type: "integer", default: 5002, description: "Host port the token service is published on (HTTPS, on bindAddress) when auth is token; the firewall opens it to registryAllowedCidrs." },
     tokenLifetimeSeconds: { type: "integer", default: 300, description: "Lifetime of the tokens in seconds (60-86400) when auth is token; a removed user's token stays valid at most this long, plus the 60 s the registry allows for clock skew." },
     tokenServiceNodeImage: { type: "string", default: "node:22-alpine@sha256:8094c002d08262dba12645a3b4a15cd6cd627d30bc782f53229a2ec13ee22a00", description: "Base image the token service is built on (its Dockerfile's NODE_IMAGE), pinned by digest." },
+    contentTrust: { type: "boolean", default: false, description: "Run Docker Content Trust (a Notary server and signer on PostgreSQL, guarded by the token service; needs auth token), so clients can sign with DOCKER_CONTENT_TRUST=1 and refuse unsigned tags." },
+    notaryPort: { type: "integer", default: 4443, description: "Host port the Notary server is published on (HTTPS, on bindAddress) when contentTrust is on; the firewall opens it to registryAllowedCidrs." },
     notaryServerImage: { type: "string", default: "notary:server-0.7.0@sha256:86bf3f0a2fab194fa1c279672eb0a89a45c8815116b4498961a45acfbb2e48ef", description: "Notary server image of Docker Content Trust (the official notary:server-0.7.0), pinned by digest." },
     notarySignerImage: { type: "string", default: "notary:signer-0.7.0@sha256:f1a42940954660f67b843a5808c5f34d1c754495933757589f7c3c3d0e627129", description: "Notary signer image of Docker Content Trust (the official notary:signer-0.7.0), pinned by digest." },
     postgresImage: { type: "string", default: "postgres:16-alpine@sha256:57c72fd2a128e416c7fcc499958864df5301e940bca0a56f58fddf30ffc07777", description: "PostgreSQL image holding the Notary server's and signer's databases (the official postgres:16-alpine), pinned by digest." },

@@ -25,3 +25,5 @@ export * from "./replicatedRegistry";
 export * from "./bucket";
 export * from "./tokenAuth";
 export * from "./tokenService";
+export * from "./notaryConfig";
+export * from "./contentTrust";

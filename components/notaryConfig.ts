@@ -6,9 +6,16 @@
  * cmd/notary-signer/config.go and utils/configuration.go (paths are taken relative to the config
  * file, so absolute paths are rendered).
  */
+import { configDeclarations } from "./configDeclarations";
 
 /** Docker Content Trust for the registry: a Notary server and signer, on PostgreSQL. */
 export interface RegistryNotaryArgs {
+    /** notary-server image, pinned by digest. Default: "notary:server-0.7.0@sha256:86bf3f0a2fab194fa1c279672eb0a89a45c8815116b4498961a45acfbb2e48ef". */
+    readonly serverImage?: string;
+    /** notary-signer image, pinned by digest. Default: "notary:signer-0.7.0@sha256:f1a42940954660f67b843a5808c5f34d1c754495933757589f7c3c3d0e627129". */
+    readonly signerImage?: string;
+    /** PostgreSQL image of the server's and signer's databases, pinned by digest. Default: "postgres:16-alpine@sha256:57c72fd2a128e416c7fcc499958864df5301e940bca0a56f58fddf30ffc07777". */
+    readonly postgresImage?: string;
     /** Host port the Notary server is published on (HTTPS), on the registry's bindAddress. Default: 4443. */
     readonly hostPort?: number;
     /** Passphrase alias the signer encrypts new keys under (lower-case letters, digits, _; it names the passphrase's variable NOTARY_SIGNER_<ALIAS>). Default: "timestamp_1". */
@@ -23,7 +30,10 @@ export interface RegistryNotaryArgs {
 
 /** Defaults of RegistryNotaryArgs (the cache ages are notary 0.7.0's own, const.go). */
 export const notaryDefaults = {
-    hostPort: 4443,
+    serverImage: configDeclarations.notaryServerImage.default as string,
+    signerImage: configDeclarations.notarySignerImage.default as string,
+    postgresImage: configDeclarations.postgresImage.default as string,
+    hostPort: configDeclarations.notaryPort.default as number,
     signerAlias: "timestamp_1",
     logLevel: "warn",
     currentMetadataMaxAgeSeconds: 300,
@@ -374,4 +384,44 @@ export function notaryArgsProblems(args: RegistryNotaryArgs, context: NotaryCont
         }
     }
     return problems;
+}
+
+/** The field of PrivateRegistryArgs a stack key of Docker Content Trust stands for. */
+export function notaryArgsField(stackKey: string): string {
+    const fields: Record<string, string> = {
+        contentTrust: "notary", auth: "tokenAuth", notaryPort: "notary.hostPort", notarySignerAlias: "notary.signerAlias", notaryLogLevel: "notary.logLevel",
+        notaryCurrentMetadataMaxAgeSeconds: "notary.currentMetadataMaxAgeSeconds", notaryConsistentMetadataMaxAgeSeconds: "notary.consistentMetadataMaxAgeSeconds",
+        notaryServerImage: "notary.serverImage", notarySignerImage: "notary.signerImage", postgresImage: "notary.postgresImage",
+    };
+    return fields[stackKey] ?? stackKey;
+}
+
+/** The registry settings Notary's port is checked against. */
+export interface NotaryRegistrySettings {
+    readonly port: number;
+    readonly sshPort: number;
+    readonly metricsBindAddress: string;
+    readonly metricsPort: number;
+}
+
+/**
+ * {@link notaryArgsProblems} for a registry's settings; none without Notary. `field` takes the
+ * stack's key names ("contentTrust" for Notary itself); `tokenPort` is the token service's port.
+ */
+export function registryNotaryProblems(notary: RegistryNotaryArgs | undefined, tokenPort: number | undefined, s: NotaryRegistrySettings,
+    field: (stackKey: string) => string): string[] {
+    if (notary === undefined) return [];
+    return notaryArgsProblems(notary, {
+        takenPorts: {
+            "registry port": s.port, "SSH port": s.sshPort,
+            ...(tokenPort !== undefined ? { "token service port": tokenPort } : {}),
+            ...(s.metricsBindAddress !== "" ? { "metrics port": s.metricsPort } : {}),
+        },
+        tokenAuth: tokenPort !== undefined,
+        images: {
+            notaryServerImage: notary.serverImage ?? notaryDefaults.serverImage,
+            notarySignerImage: notary.signerImage ?? notaryDefaults.signerImage,
+            postgresImage: notary.postgresImage ?? notaryDefaults.postgresImage,
+        },
+    }, (f) => field(f === "notary" ? "contentTrust" : f));
 }

@@ -8,7 +8,8 @@ import { registryContainerPort } from "./registryConfig";
 import { registryFoundation, registryFrontAndMaintenance, registryNetwork } from "./registryParts";
 import { RegistryServer } from "./server";
 import { RegistryStorage } from "./storage";
-import { registryTokenAuthProblems, RegistryTokenAuthArgs, tokenAuthArgsField } from "./tokenAuth";
+import { notaryArgsField, RegistryNotaryArgs, registryNotaryProblems } from "./notaryConfig";
+import { registryTokenAuthProblems, RegistryTokenAuthArgs, tokenAuthArgsField, tokenAuthDefaults } from "./tokenAuth";
 import { defaultRegistrySettings, RegistryConfigError, RegistrySettings, validateRegistrySettings } from "./validation";
 
 /** Arguments of {@link PrivateRegistry}; each setting is described once, in Pulumi.yaml. */
@@ -98,12 +99,14 @@ export interface PrivateRegistryArgs {
     readonly s3Storage?: RegistryS3StorageArgs;
     /** Token authentication with per-repository access rules instead of htpasswd: a token service (its own container and port) issues short-lived signed tokens. Default: none, htpasswd. */
     readonly tokenAuth?: RegistryTokenAuthArgs;
+    /** Docker Content Trust: a Notary server and signer on PostgreSQL, guarded by the token service (requires tokenAuth). Default: none. */
+    readonly notary?: RegistryNotaryArgs;
 }
 
 /** Fills in defaults; the result is what validation checks and the children get. */
 export function privateRegistrySettings(args: PrivateRegistryArgs): RegistrySettings {
     const { firewallConnection: _connection, hostConnection: _hostConnection, s3Storage: _s3, protectData: _protect, notificationEndpoints: _endpoints, pullThroughCache: _cache,
-        tokenAuth: _tokenAuth, ...rest } = args;
+        tokenAuth: _tokenAuth, notary: _notary, ...rest } = args;
     const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
     return { ...defaultRegistrySettings, ...defined };
 }
@@ -128,6 +131,8 @@ export class PrivateRegistry extends pulumi.ComponentResource {
     public readonly maintenanceScript: pulumi.Output<string>;
     /** The URL clients fetch tokens from; empty without tokenAuth. */
     public readonly tokenRealm: pulumi.Output<string>;
+    /** host:port of the Notary server (DOCKER_CONTENT_TRUST_SERVER=https://<this>); empty without notary. */
+    public readonly notaryEndpoint: pulumi.Output<string>;
 
     constructor(name: string, args: PrivateRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         // Before anything is registered, so bad input creates nothing.
@@ -137,6 +142,8 @@ export class PrivateRegistry extends pulumi.ComponentResource {
             ...(args.s3Storage ? objectStorageMaintenanceProblems(s.maintenanceEnabled, s.maintenanceBackupSchedule, (f) => `PrivateRegistryArgs.${f}`) : []),
         ];
         optionProblems.push(...registryTokenAuthProblems(args.tokenAuth, s, (f) => `PrivateRegistryArgs.${tokenAuthArgsField(f)}`));
+        optionProblems.push(...registryNotaryProblems(args.notary, args.tokenAuth && (args.tokenAuth.hostPort ?? tokenAuthDefaults.hostPort), s,
+            (f) => `PrivateRegistryArgs.${notaryArgsField(f)}`));
         if (optionProblems.length > 0) throw new RegistryConfigError(optionProblems);
         super("private-registry:index:PrivateRegistry", name, {}, opts);
 
@@ -170,6 +177,7 @@ export class PrivateRegistry extends pulumi.ComponentResource {
         this.containerName = server.containerName;
         this.maintenanceScript = maintenanceScript;
         this.tokenRealm = base.tokenService ? base.tokenService.realm : pulumi.output("");
+        this.notaryEndpoint = base.contentTrust ? base.contentTrust.endpoint : pulumi.output("");
         const publishMetrics = s.metricsBindAddress !== "";
         const metricsEndpoint = publishMetrics ? metricsTarget(s.metricsBindAddress, s.metricsPort) : "";
         this.metricsEndpoint = pulumi.output(metricsEndpoint);
@@ -190,6 +198,7 @@ export class PrivateRegistry extends pulumi.ComponentResource {
             containerName: this.containerName,
             maintenanceScript: this.maintenanceScript,
             tokenRealm: this.tokenRealm,
+            notaryEndpoint: this.notaryEndpoint,
         });
     }
 }

@@ -12,6 +12,8 @@ import { RegistryMaintenance } from "./maintenance";
 import type { PrivateRegistryArgs } from "./privateRegistry";
 import { RegistryServer, RegistryServerArgs } from "./server";
 import { RegistryTls } from "./tls";
+import { RegistryContentTrust } from "./contentTrust";
+import { notaryDefaults } from "./notaryConfig";
 import { tokenAuthDefaults } from "./tokenAuth";
 import { RegistryTokenService } from "./tokenService";
 import { RegistrySettings } from "./validation";
@@ -30,6 +32,8 @@ export interface RegistryFoundation {
     readonly afterFirewall: pulumi.CustomResourceOptions;
     /** The token service, with token authentication. */
     readonly tokenService?: RegistryTokenService;
+    /** Notary, with Docker Content Trust. */
+    readonly contentTrust?: RegistryContentTrust;
 }
 
 /** Builds the {@link RegistryFoundation} of validated settings `s`, as children of `parent`. */
@@ -55,13 +59,21 @@ export function registryFoundation(name: string, s: RegistrySettings, args: Priv
             sshPort: s.sshPort,
             sshAllowedCidrs: s.sshAllowedCidrs,
             metricsPort: s.metricsBindAddress !== "" ? s.metricsPort : undefined,
-            servicePorts: args.tokenAuth ? [args.tokenAuth.hostPort ?? tokenAuthDefaults.hostPort] : [],
+            servicePorts: [
+                ...(args.tokenAuth ? [args.tokenAuth.hostPort ?? tokenAuthDefaults.hostPort] : []),
+                ...(args.notary ? [args.notary.hostPort ?? notaryDefaults.hostPort] : []),
+            ],
             connection: hostConnection,
         }, { parent })
         : undefined;
     const afterFirewall = { parent, dependsOn: firewall ? [firewall] : [] };
     // The registry's service name in tokens is its endpoint, as clients name it.
     const service = `${s.hostnames[0]}:${s.port}`;
+    // Notary's: tokens for one must not open the other. Its GUNs start with the registry's name, as clients write it.
+    const notaryPort = args.notary ? args.notary.hostPort ?? notaryDefaults.hostPort : undefined;
+    const notary = notaryPort !== undefined
+        ? { service: `${s.hostnames[0]}:${notaryPort}`, gunPrefixes: [...s.hostnames, ...s.ipAddresses].map((h) => `${h}:${s.port}/`) }
+        : undefined;
     const tokenService = args.tokenAuth
         ? new RegistryTokenService(`${name}-token`, {
             containerName: `${s.containerName}-token`,
@@ -78,6 +90,22 @@ export function registryFoundation(name: string, s: RegistrySettings, args: Priv
             bindAddress: s.bindAddress,
             tokenLifetimeSeconds: args.tokenAuth.tokenLifetimeSeconds,
             nodeImage: args.tokenAuth.nodeImage,
+            notary,
+        }, afterFirewall)
+        : undefined;
+    const contentTrust = tokenService && notary
+        ? new RegistryContentTrust(`${name}-notary`, {
+            containerName: s.containerName,
+            hostname: s.hostnames[0],
+            gunPrefixes: notary.gunPrefixes,
+            service: notary.service,
+            tokenRealm: tokenService.realm,
+            tokenSigningCertPem: tls.tokenSigningCertPem,
+            tlsCertPem: tls.serverCertPem,
+            tlsKeyPem: tls.serverKeyPem,
+            bindAddress: s.bindAddress,
+            protectData: args.protectData,
+            options: args.notary,
         }, afterFirewall)
         : undefined;
     const serverArgs: RegistryServerArgs = {
@@ -101,7 +129,7 @@ export function registryFoundation(name: string, s: RegistrySettings, args: Priv
         s3Storage: args.s3Storage,
         tokenAuth: tokenService ? { realm: tokenService.realm, service, signingCertPem: tls.tokenSigningCertPem } : undefined,
     };
-    return { tls, credentials, hostConnection, serverArgs, afterFirewall, tokenService };
+    return { tls, credentials, hostConnection, serverArgs, afterFirewall, tokenService, contentTrust };
 }
 
 /** The writable registries a front balances across, and what the maintenance script needs of them. */

@@ -8,7 +8,8 @@ import { RegistryRedis, redisDefaults } from "./redis";
 import { registryContainerPort } from "./registryConfig";
 import { registryFoundation, registryFrontAndMaintenance, registryNetwork } from "./registryParts";
 import { objectStorageMaintenanceProblems } from "./s3Storage";
-import { registryTokenAuthProblems, tokenAuthArgsField } from "./tokenAuth";
+import { notaryArgsField, registryNotaryProblems } from "./notaryConfig";
+import { registryTokenAuthProblems, tokenAuthArgsField, tokenAuthDefaults } from "./tokenAuth";
 import { RegistryServer } from "./server";
 import { defaultStackConfig, isValidHostname, isValidIpAddress, RegistryConfigError, validateRegistrySettings } from "./validation";
 
@@ -109,6 +110,8 @@ export class ReplicatedRegistry extends pulumi.ComponentResource {
     public readonly maintenanceScript: pulumi.Output<string>;
     /** The URL clients fetch tokens from; empty without tokenAuth. */
     public readonly tokenRealm: pulumi.Output<string>;
+    /** host:port of the Notary server; empty without notary. */
+    public readonly notaryEndpoint: pulumi.Output<string>;
 
     constructor(name: string, args: ReplicatedRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         const s = validateRegistrySettings(privateRegistrySettings(args), (field) => `ReplicatedRegistryArgs.${field}`);
@@ -118,6 +121,7 @@ export class ReplicatedRegistry extends pulumi.ComponentResource {
             ...registryOptionProblems("ReplicatedRegistryArgs", args.notificationEndpoints, undefined, s, args.s3Storage),
             ...objectStorageMaintenanceProblems(s.maintenanceEnabled, s.maintenanceBackupSchedule, (f) => `ReplicatedRegistryArgs.${f}`),
             ...registryTokenAuthProblems(args.tokenAuth, s, (f) => `ReplicatedRegistryArgs.${tokenAuthArgsField(f)}`),
+            ...registryNotaryProblems(args.notary, args.tokenAuth && (args.tokenAuth.hostPort ?? tokenAuthDefaults.hostPort), s, (f) => `ReplicatedRegistryArgs.${notaryArgsField(f)}`),
         ];
         if (problems.length > 0) throw new RegistryConfigError(problems);
         super("private-registry:index:ReplicatedRegistry", name, {}, opts);
@@ -171,8 +175,10 @@ export class ReplicatedRegistry extends pulumi.ComponentResource {
         this.maintenanceScript = fronted.maintenanceScript;
         this.redisContainer = redis.containerName;
         this.tokenRealm = base.tokenService ? base.tokenService.realm : pulumi.output("");
+        this.notaryEndpoint = base.contentTrust ? base.contentTrust.endpoint : pulumi.output("");
         this.registerOutputs({
             tokenRealm: this.tokenRealm,
+            notaryEndpoint: this.notaryEndpoint,
             endpoint: this.endpoint,
             caCertPem: this.caCertPem,
             credentials: this.credentials,

@@ -230,6 +230,8 @@ export interface TokenServiceSettingsOptions {
     readonly service: string;
     /** Token lifetime, seconds. */
     readonly tokenLifetimeSeconds: number;
+    /** Tokens for a Notary server too: its service name, and the registry's GUN prefixes ("host:port/"). Default: none. */
+    readonly notary?: { readonly service: string; readonly gunPrefixes: readonly string[] };
 }
 
 /** The token service's settings.yaml; the files beside it are {@link tokenServiceFiles}. */
@@ -247,6 +249,7 @@ export function renderTokenServiceSettings(options: TokenServiceSettingsOptions)
         services: [options.service],
         realmPath: "/token",
         tokenLifetimeSeconds: options.tokenLifetimeSeconds,
+        ...(options.notary ? { notary: { service: options.notary.service, gunPrefixes: [...options.notary.gunPrefixes] } } : {}),
     });
 }
 

@@ -42,6 +42,16 @@ export interface RegistryTokenServiceArgs {
     readonly nodeImage?: string;
     /** Directory holding the token service's Dockerfile and sources. Default: the token-service folder of this package. */
     readonly buildContext?: string;
+    /** Issue tokens for a Notary server too: its service name, and the registry's GUN prefixes ("host:port/"). Default: none. */
+    readonly notary?: RegistryTokenServiceNotaryArgs;
+}
+
+/** The Notary server a token service issues tokens for. */
+export interface RegistryTokenServiceNotaryArgs {
+    /** Notary's service name in tokens (not the registry's). Required. */
+    readonly service: string;
+    /** The registry's names as GUN prefixes, each "host:port/". Required. */
+    readonly gunPrefixes: string[];
 }
 
 /** The token service's sources, shipped with this package. */
@@ -98,7 +108,9 @@ export class RegistryTokenService extends pulumi.ComponentResource {
             keepLocally: true,
         }, { parent: this });
 
-        const settings = renderTokenServiceSettings({ service: args.service, tokenLifetimeSeconds: args.tokenLifetimeSeconds ?? tokenAuthDefaults.tokenLifetimeSeconds });
+        const settings = renderTokenServiceSettings({
+            service: args.service, tokenLifetimeSeconds: args.tokenLifetimeSeconds ?? tokenAuthDefaults.tokenLifetimeSeconds, notary: args.notary,
+        });
         const access = renderTokenAccessFile(args.accessRules, args.users);
         const uploads = pulumi.all([args.htpasswd, args.tlsCertPem, args.tlsKeyPem, args.signingKeyPem, args.signingCertPem])
             .apply(([htpasswd, tlsCert, tlsKey, signingKey, signingCert]) => [

@@ -18,8 +18,8 @@ export const stackOnlyConfigKeys = ["dockerHost", "protectData", "sshHost", "ssh
     "replicas", "redisImage", "redisMaxMemoryMb",
     // Token authentication, which PrivateRegistryArgs takes structured as tokenAuth.
     "auth", "tokenPort", "tokenLifetimeSeconds", "tokenServiceNodeImage",
-    // Docker Content Trust's images, which the Notary component takes.
-    "notaryServerImage", "notarySignerImage", "postgresImage"] as const;
+    // Docker Content Trust, which PrivateRegistryArgs takes structured as notary.
+    "contentTrust", "notaryPort", "notaryServerImage", "notarySignerImage", "postgresImage"] as const;
 
 /**
  * Everything a registry needs to know, flat, named as the stack's config keys.

@@ -8,6 +8,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { registryTokenLeewaySeconds } from "../../components/tokenAuth";
+import { dockerClient, DockerClient, dockerClis } from "./support/dockerClients";
+import { buildRandomImage } from "./support/images";
 import { LocalStack, StackOutputs } from "./support/localStack";
 import { run, runOk } from "./support/shell";
 import { TestNetwork } from "./support/testNetwork";
@@ -44,16 +46,8 @@ let outputs: TokenStackOutputs;
 let work: string;
 let caFile: string;
 
-const docker28 = "/usr/local/bin/docker";
-const docker2010 = "/usr/bin/docker";
-/** A docker CLI with a DOCKER_CONFIG of its own, so no login leaks between users. */
-function client(cli: string, configName: string) {
-    const env = { DOCKER_CONFIG: path.join(work, configName) };
-    return {
-        run: (args: string, input?: string) => run(`${cli} ${args}`, { env, input, timeoutMs: 300_000 }),
-        ok: (args: string, input?: string) => runOk(`${cli} ${args}`, { env, input, timeoutMs: 300_000 }),
-    };
-}
+const { docker28, docker2010 } = dockerClis;
+const client = (cli: string, configName: string) => dockerClient(cli, work, configName);
 const inspect = (name: string, format: string) => runOk(`docker inspect -f '${format}' ${name}`).trim();
 
 /** A token from the token service: the JSON answer, or the HTTP status when it refuses. */
@@ -81,13 +75,7 @@ function makeJwt(header: Record<string, unknown>, claims: Record<string, unknown
     return made.stdout;
 }
 
-/** Builds a one-layer FROM-scratch image of random bytes, so every build has new digests. */
-function buildImage(cli: ReturnType<typeof client>, tag: string): void {
-    const context = fs.mkdtempSync(path.join(work, "build-"));
-    runOk(`head -c 65536 /dev/urandom > ${context}/layer`);
-    fs.writeFileSync(path.join(context, "Dockerfile"), "FROM scratch\nCOPY layer /layer\n");
-    cli.ok(`build -q -t ${tag} ${context}`);
-}
+const buildImage = (cli: DockerClient, tag: string) => buildRandomImage(tag, { layer: 65536 }, work, cli.env);
 
 function waitHealthy(container: string, timeoutMs = 120_000): void {
     const deadline = Date.now() + timeoutMs;

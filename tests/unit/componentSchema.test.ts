@@ -38,7 +38,7 @@ describe("component package schema", () => {
 
     it("has every exported component under the token its constructor registers", () => {
         const names = componentClasses.map((c) => c.name).sort();
-        expect(names).toEqual(["PrivateRegistry", "RegistryBucket", "RegistryClientTrust", "RegistryCredentials", "RegistryFirewall", "RegistryFront", "RegistryMaintenance", "RegistryRedis", "RegistryServer", "RegistryStorage", "RegistryTls", "RegistryTokenService", "ReplicatedRegistry"]);
+        expect(names).toEqual(["PrivateRegistry", "RegistryBucket", "RegistryClientTrust", "RegistryCredentials", "RegistryFirewall", "RegistryFront", "RegistryMaintenance", "RegistryRedis", "RegistryServer", "RegistryStorage", "RegistryTls", "RegistryTokenService", "ReplicatedRegistry", "RegistryContentTrust"].sort());
         const sources = fs.readdirSync(path.join(repoRoot, "components")).filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))
             .map((f) => fs.readFileSync(path.join(repoRoot, "components", f), "utf8")).join("\n");
         for (const name of names) {

@@ -27,9 +27,10 @@ describe("dev stack", () => {
 
     it("exports exactly the documented outputs", () => {
         expect(Object.keys(dev.outputs).sort()).toEqual([
-            "caCertPem", "containerName", "credentials", "dataVolume", "endpoint", "loginCommand", "maintenanceScript", "metricsEndpoint", "prometheusScrapeConfig", "replicaContainers", "tokenRealm",
+            "caCertPem", "containerName", "credentials", "dataVolume", "endpoint", "loginCommand", "maintenanceScript", "metricsEndpoint", "notaryEndpoint", "prometheusScrapeConfig", "replicaContainers", "tokenRealm",
         ]);
         expect(dev.outputs.tokenRealm).toBe("");
+        expect(dev.outputs.notaryEndpoint).toBe("");
         expect(dev.outputs.maintenanceScript).toBe("private-registry-maintenance-registry-dev");
         expect(dev.outputs.endpoint).toBe("localhost:5000");
         expect(dev.outputs.containerName).toBe("registry-dev");

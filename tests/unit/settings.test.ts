@@ -68,7 +68,7 @@ describe("settings declared once, in Pulumi.yaml", () => {
             "proxyRemoteUrl", "proxyUsername", "proxyCaCertPem",
             "storageBackend", "s3Endpoint", "s3Region", "s3Bucket", "s3RootDirectory", "s3Redirect", "s3ChunkSizeMb", "s3CaCertPem",
             "s3CreateBucket", "s3RgwUser", "s3RgwAdminCommand", "replicas", "redisImage", "redisMaxMemoryMb",
-            "auth", "tokenPort", "tokenLifetimeSeconds", "tokenServiceNodeImage", "notaryServerImage", "notarySignerImage", "postgresImage"]);
+            "auth", "tokenPort", "tokenLifetimeSeconds", "tokenServiceNodeImage", "contentTrust", "notaryPort", "notaryServerImage", "notarySignerImage", "postgresImage"]);
         for (const [key, decl] of Object.entries(configDeclarations)) {
             if (programOnly.has(key)) {
                 expect({ key, arg: docs[key] }).toEqual({ key, arg: undefined });
@@ -78,7 +78,7 @@ describe("settings declared once, in Pulumi.yaml", () => {
             expect({ key, doc: docs[key] }).toEqual({ key, doc: expected });
         }
         // Args that aren't config keys are few and deliberate.
-        expect(Object.keys(docs).filter((k) => !(k in configDeclarations))).toEqual(["hostConnection", "firewallConnection", "notificationEndpoints", "pullThroughCache", "s3Storage", "tokenAuth"]);
+        expect(Object.keys(docs).filter((k) => !(k in configDeclarations))).toEqual(["hostConnection", "firewallConnection", "notificationEndpoints", "pullThroughCache", "s3Storage", "tokenAuth", "notary"]);
     });
 
     it("other components state the same default wherever a property has a setting's name", () => {

@@ -224,3 +224,58 @@ describe("a stack with auth: token", () => {
             .rejects.toThrow(/private-registry:auth: "oauth" is not htpasswd or token/);
     });
 });
+
+describe("a stack with contentTrust", () => {
+    const accessRules = { rules: [{ users: ["admin"], repositories: ["**"], actions: ["*"] }] };
+    let program: EvaluatedProgram;
+    beforeAll(async () => {
+        program = await evaluateProgram({ stack: "dev", config: { "private-registry:auth": "token", "private-registry:accessRules": accessRules, "private-registry:contentTrust": true } });
+    });
+    const container = (suffix: string) => one(program.resources, "docker:index/container:Container", suffix).inputs;
+    const files = (suffix: string) => Object.fromEntries((container(suffix).uploads as any[]).map((u) => [path.basename(u.file), u]));
+
+    it("publishes only the Notary server, and exports its endpoint", () => {
+        expect(program.outputs.notaryEndpoint).toBe("localhost:4443");
+        expect(container("-notary-server-container").ports).toEqual([{ internal: 4443, external: 4443, ip: "0.0.0.0", protocol: "tcp" }]);
+        expect(container("-notary-signer-container").ports ?? []).toEqual([]);
+        expect(container("-notary-db-container").ports ?? []).toEqual([]);
+        for (const part of ["server", "signer", "db"]) {
+            expect(container(`-notary-${part}-container`)).toMatchObject({ readOnly: true, capabilities: { drops: ["ALL"] }, restart: "always" });
+        }
+    });
+
+    it("gives the signer its passphrase in a file its start script reads, never in its configuration", () => {
+        const signer = container("-notary-signer-container");
+        expect(JSON.stringify([signer.envs ?? [], signer.command ?? [], signer.entrypoints])).not.toMatch(/NOTARY_SIGNER_/);
+        const signerFiles = files("-notary-signer-init");
+        expect(signerFiles["start-signer.sh"].content).toContain('NOTARY_SIGNER_TIMESTAMP_1="$(cat \'/etc/notary/passphrase-timestamp_1\')"');
+        expect(signerFiles["passphrase-timestamp_1"]).toMatchObject({ permissions: "0400", owner: "1000" });
+        expect(signerFiles["passphrase-timestamp_1"].content).toMatch(/^[A-Za-z0-9]{48}$/);
+    });
+
+    it("lets the token service issue Notary's tokens for the registry's GUNs, and Notary trust its signing certificate", () => {
+        const settings = YAML.parse(files("-token-init")["settings.yaml"].content);
+        expect(settings.notary).toEqual({ service: "localhost:4443", gunPrefixes: ["localhost:5000/", "127.0.0.1:5000/"] });
+        const server = JSON.parse(files("-notary-server-init")["server-config.json"].content);
+        expect(server.auth).toEqual({ type: "token", options: {
+            realm: "https://localhost:5002/token", service: "localhost:4443", issuer: "private-registry-token-service", rootcertbundle: "/etc/notary/token-signing.crt",
+        } });
+        expect(server.storage.db_url).toMatch(/^postgres:\/\/notary_server@registry-dev-notary-db:5432\/notaryserver\?sslmode=verify-full&/);
+    });
+
+    it("keeps the database volume through destroys, and opens the Notary port in the firewall's allowlist", async () => {
+        // dev sets protectData false, so a test can destroy it; prod keeps the default.
+        expect(one(program.resources, "docker:index/volume:Volume", "-notary-db-data")).toMatchObject({ protect: false, retainOnDelete: false });
+        const firewalled = await evaluateProgram({ stack: "prod", config: {
+            "private-registry:auth": "token", "private-registry:accessRules": accessRules, "private-registry:contentTrust": true,
+        } });
+        expect(one(firewalled.resources, "docker:index/volume:Volume", "-notary-db-data")).toMatchObject({ protect: true, retainOnDelete: true });
+        const rules = one(firewalled.resources, "command:remote:Command", "-firewall-rules").inputs.create as string;
+        expect(rules).toContain("tcp dport { 5000, 5002, 4443 }");
+    });
+
+    it("refuses content trust without token authentication, naming the keys", async () => {
+        await expect(evaluateProgram({ stack: "dev", config: { "private-registry:contentTrust": true } }))
+            .rejects.toThrow(/private-registry:contentTrust: notary-server only checks tokens .* Fix: set private-registry:auth to token/);
+    });
+});

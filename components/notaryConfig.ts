@@ -30,28 +30,42 @@ export interface RegistryNotaryArgs {
 
 /** Defaults of RegistryNotaryArgs (the cache ages are notary 0.7.0's own, const.go). */
 export const notaryDefaults = {
+    /** notary-server image. */
     serverImage: configDeclarations.notaryServerImage.default as string,
+    /** notary-signer image. */
     signerImage: configDeclarations.notarySignerImage.default as string,
+    /** PostgreSQL image. */
     postgresImage: configDeclarations.postgresImage.default as string,
+    /** Notary's host port. */
     hostPort: configDeclarations.notaryPort.default as number,
+    /** The signer's passphrase alias. */
     signerAlias: "timestamp_1",
+    /** Log level of server and signer. */
     logLevel: "warn",
+    /** max-age of current metadata, s. */
     currentMetadataMaxAgeSeconds: 300,
+    /** max-age of content-addressed metadata, s. */
     consistentMetadataMaxAgeSeconds: 30 * 24 * 3600,
 } as const;
 
 /** Ports inside the containers (the official images' EXPOSE). */
 export const notaryServerContainerPort = 4443;
+/** The signer's gRPC port on Notary's network. */
 export const notarySignerContainerPort = 7899;
+/** PostgreSQL's port on Notary's network. */
 export const postgresContainerPort = 5432;
 /** notary-server refuses a cache max-age beyond one year (notary.CacheMaxAgeLimit). */
 export const maxNotaryCacheMaxAgeSeconds = 31536000;
+/** Levels notary's logger (logrus) accepts. */
 export const notaryLogLevels = ["debug", "info", "warn", "error"] as const;
 
-/** Where the config volume is mounted in the server and signer containers, and its files. */
+/** Where the config volume is mounted in the server and signer containers. */
 export const notaryConfigDir = "/etc/notary";
+/** The files of the server's and signer's config volumes. */
 export const notaryFiles = {
+    /** notary-server's config. */
     serverConfig: "server-config.json",
+    /** notary-signer's config. */
     signerConfig: "signer-config.json",
     /** The signer's start script (reads the passphrases from files, then execs notary-signer). */
     signerStart: "start-signer.sh",
@@ -59,15 +73,19 @@ export const notaryFiles = {
     ca: "ca.crt",
     /** Notary server's HTTPS certificate (clients) and key. */
     serverCert: "server.crt",
+    /** Its key. */
     serverKey: "server.key",
     /** Notary server's client certificate for the signer (mutual TLS). */
     serverClientCert: "server-client.crt",
+    /** Its key. */
     serverClientKey: "server-client.key",
     /** Signer's gRPC certificate and key. */
     signerCert: "signer.crt",
+    /** Its key. */
     signerKey: "signer.key",
     /** Client certificates for PostgreSQL (CN = the database role: cert authentication). */
     dbClientCert: "db-client.crt",
+    /** Its key. */
     dbClientKey: "db-client.key",
     /** Public key certificate the server verifies tokens with. */
     tokenSigningCert: "token-signing.crt",
@@ -121,13 +139,17 @@ export function renderSignerStartScript(aliases: readonly string[], configDir = 
 export interface PostgresConnection {
     /** Host name of the database (a SAN of its certificate: sslmode=verify-full). */
     readonly host: string;
+    /** Its port. */
     readonly port: number;
+    /** The database. */
     readonly database: string;
     /** The role, also the CN of the client certificate. */
     readonly role: string;
-    /** Paths, in the connecting container. */
+    /** The CA the database's certificate is checked against (a path in the connecting container, as the two below). */
     readonly rootCertFile: string;
+    /** The client certificate. */
     readonly clientCertFile: string;
+    /** Its key (mode 0600 or stricter: lib/pq refuses others). */
     readonly clientKeyFile: string;
 }
 
@@ -149,21 +171,42 @@ export interface NotaryServerConfigOptions {
     readonly httpAddr?: string;
     /** The signer as the server dials it (a SAN of the signer's certificate). */
     readonly signerHost: string;
+    /** The signer's port. Default: 7899. */
     readonly signerPort?: number;
-    /** Server, database and token files, in the container. */
+    /** HTTPS certificate clients see (paths are in the container, as all below). */
     readonly tlsCertFile: string;
+    /** Its key. */
     readonly tlsKeyFile: string;
+    /** The CA the signer's certificate must chain to. */
     readonly signerCaFile: string;
+    /** The server's client certificate for the signer. */
     readonly signerClientCertFile: string;
+    /** Its key. */
     readonly signerClientKeyFile: string;
+    /** The database URL ({@link notaryDatabaseUrl}). */
     readonly dbUrl: string;
-    /** The token service: realm URL, Notary's service name, issuer, and the signing certificate. */
-    readonly auth: { readonly realm: string; readonly service: string; readonly issuer: string; readonly rootCertBundle: string };
+    /** The token service. */
+    readonly auth: NotaryTokenAuth;
     /** GUN prefixes the server accepts (the registry's `host:port/`); others get 400. Default: all. */
     readonly gunPrefixes?: readonly string[];
+    /** Log level. Default: "warn". */
     readonly logLevel?: string;
+    /** max-age of current metadata, s. Default: 300. */
     readonly currentMetadataMaxAgeSeconds?: number;
+    /** max-age of content-addressed metadata, s. Default: 2592000. */
     readonly consistentMetadataMaxAgeSeconds?: number;
+}
+
+/** What notary-server checks tokens against. */
+export interface NotaryTokenAuth {
+    /** The token service's realm URL. */
+    readonly realm: string;
+    /** Notary's service name (the tokens' audience). */
+    readonly service: string;
+    /** The tokens' issuer. */
+    readonly issuer: string;
+    /** The signing certificate's path in the container. */
+    readonly rootCertBundle: string;
 }
 
 /** notary-server's config JSON. */
@@ -199,13 +242,17 @@ export function renderNotaryServerConfig(o: NotaryServerConfigOptions): string {
 export interface NotarySignerConfigOptions {
     /** gRPC listen address in the container. Default: ":7899". */
     readonly grpcAddr?: string;
+    /** The signer's certificate (paths are in the container, as all below). */
     readonly tlsCertFile: string;
+    /** Its key. */
     readonly tlsKeyFile: string;
     /** CA client certificates must chain to: setting it makes the signer require one (utils.ParseServerTLS). */
     readonly clientCaFile: string;
+    /** The database URL ({@link notaryDatabaseUrl}). */
     readonly dbUrl: string;
     /** Alias new keys are encrypted under. */
     readonly defaultAlias: string;
+    /** Log level. Default: "warn". */
     readonly logLevel?: string;
 }
 
@@ -274,8 +321,11 @@ export const notarySignerSchemaSql = `CREATE TABLE IF NOT EXISTS "private_keys" 
 
 /** One database of the Notary stack: its name, the role that owns it, its schema. */
 export interface NotaryDatabase {
+    /** The database's name. */
     readonly database: string;
+    /** The role that owns it (the CN of the service's client certificate). */
     readonly role: string;
+    /** Its tables. */
     readonly schemaSql: string;
 }
 
@@ -398,9 +448,13 @@ export function notaryArgsField(stackKey: string): string {
 
 /** The registry settings Notary's port is checked against. */
 export interface NotaryRegistrySettings {
+    /** The registry port. */
     readonly port: number;
+    /** The SSH port the firewall leaves open. */
     readonly sshPort: number;
+    /** Where metrics are published; empty for nowhere. */
     readonly metricsBindAddress: string;
+    /** The metrics port. */
     readonly metricsPort: number;
 }
 

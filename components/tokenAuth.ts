@@ -44,8 +44,11 @@ export interface RegistryTokenAuthArgs {
 
 /** Defaults of RegistryTokenAuthArgs, the stack keys' defaults in Pulumi.yaml. */
 export const tokenAuthDefaults = {
+    /** The token service's host port. */
     hostPort: configDeclarations.tokenPort.default as number,
+    /** Token lifetime, seconds. */
     tokenLifetimeSeconds: configDeclarations.tokenLifetimeSeconds.default as number,
+    /** The Dockerfile's base image. */
     nodeImage: configDeclarations.tokenServiceNodeImage.default as string,
 } as const;
 
@@ -215,12 +218,19 @@ export function renderTokenAccessFile(accessRules: RegistryAccessRulesArgs, user
 
 /** Files of the token service's config directory (relative to its settings file). */
 export const tokenServiceFiles = {
+    /** The service's settings. */
     settings: "settings.yaml",
+    /** The users' bcrypt hashes. */
     htpasswd: "htpasswd",
+    /** Users, groups and rules. */
     access: "access.yaml",
+    /** HTTPS certificate. */
     tlsCert: "server.crt",
+    /** HTTPS key. */
     tlsKey: "server.key",
+    /** The key tokens are signed with. */
     signingKey: "signing.key",
+    /** Its certificate. */
     signingCert: "signing.crt",
 } as const;
 
@@ -231,7 +241,15 @@ export interface TokenServiceSettingsOptions {
     /** Token lifetime, seconds. */
     readonly tokenLifetimeSeconds: number;
     /** Tokens for a Notary server too: its service name, and the registry's GUN prefixes ("host:port/"). Default: none. */
-    readonly notary?: { readonly service: string; readonly gunPrefixes: readonly string[] };
+    readonly notary?: TokenServiceNotarySettings;
+}
+
+/** The Notary part of the token service's settings. */
+export interface TokenServiceNotarySettings {
+    /** Notary's service name in tokens. */
+    readonly service: string;
+    /** The registry's GUN prefixes, each "host:port/". */
+    readonly gunPrefixes: readonly string[];
 }
 
 /** The token service's settings.yaml; the files beside it are {@link tokenServiceFiles}. */

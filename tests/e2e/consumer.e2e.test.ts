@@ -48,10 +48,13 @@ afterAll(async () => {
 }, 300_000);
 
 describe("consumer stack (examples/consumer) on the packed library", () => {
-    it("the tarball holds only the compiled library, README, LICENSE and CHANGELOG", () => {
+    it("the tarball holds only the compiled library, the token service's build inputs, README, LICENSE and CHANGELOG", () => {
         const files = runOk(`tar -tzf ${path.join(projectDir, "private-registry.tgz")}`).trim().split("\n").map((f) => f.replace(/^package\//, "")).sort();
-        expect(files).toEqual(expect.arrayContaining(["CHANGELOG.md", "LICENSE", "README.md", "package.json", "components/index.js", "components/index.d.ts", "components/privateRegistry.js", "components/privateRegistry.d.ts"]));
-        const unexpected = files.filter((f) => !/^(CHANGELOG\.md|LICENSE|README\.md|package\.json|components\/[A-Za-z0-9]+\.(js|d\.ts))$/.test(f));
+        expect(files).toEqual(expect.arrayContaining(["CHANGELOG.md", "LICENSE", "README.md", "package.json", "components/index.js", "components/index.d.ts", "components/privateRegistry.js", "components/privateRegistry.d.ts",
+            // RegistryTokenService builds its image from these, where the package is installed.
+            "token-service/Dockerfile", "token-service/.dockerignore", "token-service/package.json", "token-service/package-lock.json", "token-service/src/main.ts"]));
+        const unexpected = files.filter((f) => !/^(CHANGELOG\.md|LICENSE|README\.md|package\.json|components\/[A-Za-z0-9]+\.(js|d\.ts))$/.test(f)
+            && !/^token-service\/(Dockerfile|\.dockerignore|package(-lock)?\.json|tsconfig(\.build)?\.json|src\/[A-Za-z0-9]+\.ts)$/.test(f));
         expect(unexpected).toEqual([]);
     });
 

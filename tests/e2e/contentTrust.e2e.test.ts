@@ -5,18 +5,16 @@
  * 127.0.0.0/8, so Docker verifies TLS to it and to Notary.
  */
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { dockerClient, DockerClient, dockerClis } from "./support/dockerClients";
 import { buildRandomImage } from "./support/images";
-import { LocalStack, StackOutputs } from "./support/localStack";
+import { E2eStackSession, LocalStack, StackOutputs } from "./support/localStack";
 import { run, runOk } from "./support/shell";
 import { TestNetwork } from "./support/testNetwork";
 
 const registryName = "trust.e2e.test";
 const network = new TestNetwork("ntye2e", "10.252.9.1", "10.252.9.2", [registryName]);
 const endpoint = `${registryName}:5000`;
-const certsDir = `/etc/docker/certs.d/${endpoint}`;
 const repo = `${endpoint}/team-a/app`;
 const stack = new LocalStack("dev", {
     hostnames: `[${registryName}, localhost]`,
@@ -36,6 +34,7 @@ const stack = new LocalStack("dev", {
 });
 
 interface TrustOutputs extends StackOutputs { notaryEndpoint: string; tokenRealm: string }
+const session = new E2eStackSession<TrustOutputs>(stack, network, registryName, endpoint, "trust-e2e-");
 let outputs: TrustOutputs;
 let work: string;
 let caFile: string;
@@ -57,25 +56,16 @@ const notaryStatus = (method: string, urlPath: string) =>
     runOk(`curl -s -o /dev/null -w '%{http_code}' --cacert ${caFile} -X ${method} 'https://${outputs.notaryEndpoint}${urlPath}'`).trim();
 
 beforeAll(() => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), "trust-e2e-"));
-    caFile = path.join(work, "ca.crt");
-    network.create();
-    stack.down();
-    stack.up();
-    outputs = stack.outputs() as TrustOutputs;
-    fs.writeFileSync(caFile, outputs.caCertPem);
+    session.setUp();
+    ({ outputs, work, caFile } = session);
 });
 
 afterAll(() => {
     try {
-        stack.down();
+        session.tearDown();
     } finally {
-        // The database volume is protected and retained (it holds the signer's keys): the test removes its own.
+        // The database volume is protected and retained where protectData is on (it holds the signer's keys).
         run("docker volume rm registry-dev-notary-db-data");
-        fs.rmSync(certsDir, { recursive: true, force: true });
-        run(`docker images --format '{{.Repository}}:{{.Tag}}' | grep '^${registryName}' | xargs -r docker rmi -f`);
-        network.destroy();
-        fs.rmSync(work, { recursive: true, force: true });
     }
 });
 

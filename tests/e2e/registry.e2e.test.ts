@@ -4,10 +4,9 @@
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { LocalStack, StackOutputs } from "./support/localStack";
+import { E2eStackSession, LocalStack, StackOutputs, waitHealthy } from "./support/localStack";
 import { run, runOk } from "./support/shell";
 import { TestNetwork } from "./support/testNetwork";
 
@@ -26,6 +25,7 @@ const endpoint = `${registryName}:${port}`;
 const certsDir = `/etc/docker/certs.d/${endpoint}`;
 const image = `${endpoint}/e2e/hello`;
 
+const session = new E2eStackSession(stack, network, registryName, endpoint, "registry-e2e-");
 let outputs: StackOutputs;
 let work: string;
 let dockerEnv: NodeJS.ProcessEnv;
@@ -58,38 +58,15 @@ function repoDigest(tag: string): string {
     return digest.split("@")[1];
 }
 
-function waitHealthy(container: string, timeoutMs = 120_000): void {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-        if (run(`docker inspect -f '{{.State.Health.Status}}' ${container}`).stdout.trim() === "healthy") return;
-        runOk("sleep 0.5");
-    }
-    throw new Error(`${container} did not become healthy within ${timeoutMs} ms`);
-}
-
 const changedLines = (lines: string[]) => lines.filter((l) => /^\s*(\+|~|-|\+-)\s/.test(l));
 
 beforeAll(() => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), "registry-e2e-"));
+    session.setUp();
+    ({ outputs, work, caFile } = session);
     dockerEnv = { DOCKER_CONFIG: path.join(work, "docker-config") };
-    caFile = path.join(work, "ca.crt");
-    network.create();
-    stack.down();
-    stack.up();
-    outputs = stack.outputs();
-    fs.writeFileSync(caFile, outputs.caCertPem);
 });
 
-afterAll(() => {
-    try {
-        stack.down();
-    } finally {
-        fs.rmSync(certsDir, { recursive: true, force: true });
-        run(`docker images --format '{{.Repository}}:{{.Tag}}' | grep '^${registryName}' | xargs -r docker rmi -f`);
-        network.destroy();
-        fs.rmSync(work, { recursive: true, force: true });
-    }
-});
+afterAll(() => session.tearDown());
 
 describe("trust and login", () => {
     it("exports the endpoint, a login command without the password, and the data volume", () => {

@@ -4,20 +4,17 @@
  * and Debian's 20.10) and with curl; forged tokens made with jose (support/jwt.mjs).
  */
 import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { registryTokenLeewaySeconds } from "../../components/tokenAuth";
 import { dockerClient, DockerClient, dockerClis } from "./support/dockerClients";
 import { buildRandomImage } from "./support/images";
-import { LocalStack, StackOutputs } from "./support/localStack";
+import { E2eStackSession, LocalStack, StackOutputs, waitHealthy } from "./support/localStack";
 import { run, runOk } from "./support/shell";
 import { TestNetwork } from "./support/testNetwork";
 
 const registryName = "token.e2e.test";
 const network = new TestNetwork("toke2e", "10.252.4.1", "10.252.4.2", [registryName]);
 const endpoint = `${registryName}:5000`;
-const certsDir = `/etc/docker/certs.d/${endpoint}`;
 const tokenLifetimeSeconds = 60;
 const accessRules = (readers: string[]) => JSON.stringify({
     groups: { "team-a": ["alice"], "team-b": ["bob"], readers, admins: ["root"] },
@@ -42,6 +39,7 @@ const stackConfig = {
 const stack = new LocalStack("dev", stackConfig);
 
 interface TokenStackOutputs extends StackOutputs { tokenRealm: string }
+const session = new E2eStackSession<TokenStackOutputs>(stack, network, registryName, endpoint, "token-e2e-");
 let outputs: TokenStackOutputs;
 let work: string;
 let caFile: string;
@@ -77,35 +75,12 @@ function makeJwt(header: Record<string, unknown>, claims: Record<string, unknown
 
 const buildImage = (cli: DockerClient, tag: string) => buildRandomImage(tag, { layer: 65536 }, work, cli.env);
 
-function waitHealthy(container: string, timeoutMs = 120_000): void {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-        if (run(`docker inspect -f '{{.State.Health.Status}}' ${container}`).stdout.trim() === "healthy") return;
-        runOk("sleep 0.5");
-    }
-    throw new Error(`${container} did not become healthy within ${timeoutMs} ms`);
-}
-
 beforeAll(() => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), "token-e2e-"));
-    caFile = path.join(work, "ca.crt");
-    network.create();
-    stack.down();
-    stack.up();
-    outputs = stack.outputs() as TokenStackOutputs;
-    fs.writeFileSync(caFile, outputs.caCertPem);
+    session.setUp();
+    ({ outputs, work, caFile } = session);
 });
 
-afterAll(() => {
-    try {
-        stack.down();
-    } finally {
-        fs.rmSync(certsDir, { recursive: true, force: true });
-        run(`docker images --format '{{.Repository}}:{{.Tag}}' | grep '^${registryName}' | xargs -r docker rmi -f`);
-        network.destroy();
-        fs.rmSync(work, { recursive: true, force: true });
-    }
-});
+afterAll(() => session.tearDown());
 
 describe("the token service", () => {
     it("runs hardened and healthy on its own port, with no secret in its environment", () => {
@@ -230,7 +205,7 @@ describe("a removed user", () => {
         const daveCredential = outputs.credentials.dave;
 
         stack.up({ users: "[alice, bob, carol, root]", accessRules: accessRules(["carol"]) });
-        outputs = stack.outputs() as TokenStackOutputs;
+        outputs = session.refreshOutputs();
         expect(Object.keys(outputs.credentials)).not.toContain("dave");
         expect(inspect("registry-dev", "{{.Id}}")).toBe(registryId);
         waitHealthy("registry-dev-token");
